@@ -1,0 +1,74 @@
+"""hallujudge: typed LLM judges that detect hallucination.
+
+>>> from hallujudge import Judge
+>>> verdict = Judge().score("The cat sat on the mat.", "A dog sat on the mat.")
+>>> verdict.label  # doctest: +SKIP
+'inconsistent'
+"""
+
+from ._backends import (
+    Backend,
+    FakeBackend,
+    FunctionBackend,
+    Message,
+    Request,
+    Response,
+    TokenLogprob,
+    available_backends,
+    register_backend,
+)
+from ._errors import (
+    AuthenticationError,
+    BackendConnectionError,
+    BackendError,
+    BackendTimeoutError,
+    BadRequestError,
+    ConfigurationError,
+    DataError,
+    FineTuneError,
+    HallucinationError,
+    HallujudgeError,
+    JudgeOutputError,
+    RateLimitError,
+    ServerError,
+)
+from ._judge import Judge
+from ._prompts import PromptStrategy, available_prompts, get_prompt, register_prompt
+from ._types import Example, Span, Usage, Verdict
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AuthenticationError",
+    "Backend",
+    "BackendConnectionError",
+    "BackendError",
+    "BackendTimeoutError",
+    "BadRequestError",
+    "ConfigurationError",
+    "DataError",
+    "Example",
+    "FakeBackend",
+    "FineTuneError",
+    "FunctionBackend",
+    "HallucinationError",
+    "HallujudgeError",
+    "Judge",
+    "JudgeOutputError",
+    "Message",
+    "PromptStrategy",
+    "RateLimitError",
+    "Request",
+    "Response",
+    "ServerError",
+    "Span",
+    "TokenLogprob",
+    "Usage",
+    "Verdict",
+    "__version__",
+    "available_backends",
+    "available_prompts",
+    "get_prompt",
+    "register_backend",
+    "register_prompt",
+]

@@ -1,0 +1,140 @@
+"""Turn model strings into backends.
+
+``"mistral:NAME"``, a bare Mistral name (``"mistral-large-latest"``), and fine-tuned ids
+(``"ft:..."``) go to Mistral; ``"mistral-classifier:ID"`` to a Mistral classifier fine-tune;
+``"openai:NAME"`` to any OpenAI-compatible server; ``"local"`` / ``"local:/path"`` to the embedded
+model; ``"fake"`` to a :class:`FakeBackend`. Optional backends are imported only when used.
+Third parties add prefixes with :func:`register_backend`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import re
+from collections.abc import Callable
+from typing import Any
+
+from .._errors import ConfigurationError
+from ._base import Backend
+from ._fake import FakeBackend
+
+__all__ = ["BackendFactory", "available_backends", "register_backend", "resolve_backend"]
+
+BackendFactory = Callable[..., Backend]
+"""``factory(model_name, **options) -> Backend``: ``model_name`` is what follows the prefix."""
+
+
+def _lazy(module: str, attr: str) -> BackendFactory:
+    def factory(name: str, **options: Any) -> Backend:
+        try:
+            mod = importlib.import_module(module, __package__)
+        except ImportError as exc:  # an optional dependency is missing
+            extra = exc.name or "the optional dependency"
+            raise ConfigurationError(
+                f"this backend needs {extra!r}: pip install 'hallujudge[all]' "
+                f"(or the extra that provides it)"
+            ) from exc
+        backend: Backend = getattr(mod, attr)(name, **options)
+        return backend
+
+    return factory
+
+
+def _fake(name: str, **options: Any) -> Backend:
+    return FakeBackend(name=f"fake:{name}" if name else "fake", **options)
+
+
+def _fine_tuned(name: str, **options: Any) -> Backend:
+    return _BACKENDS["mistral"]("ft:" + name, **options)
+
+
+_BACKENDS: dict[str, BackendFactory] = {
+    "mistral": _lazy("._mistral", "MistralBackend"),
+    "mistral-classifier": _lazy("._mistral", "MistralClassifierBackend"),
+    "ft": _fine_tuned,
+    "openai": _lazy("._openai", "OpenAIBackend"),
+    "local": _lazy("._local", "LocalBackend"),
+    "fake": _fake,
+}
+
+_MISTRAL_NAME = re.compile(
+    r"^(open-)?(mistral|mixtral|ministral|codestral|magistral|pixtral|devstral|voxtral)[\w.-]*$"
+)
+_KNOWN_MISTRAL = [
+    "open-mistral-7b",
+    "open-mistral-nemo",
+    "open-mixtral-8x7b",
+    "mistral-small-latest",
+    "mistral-medium-latest",
+    "mistral-large-latest",
+    "ministral-3b-latest",
+    "ministral-8b-latest",
+]
+
+
+def register_backend(prefix: str, factory: BackendFactory) -> None:
+    """Make ``"prefix:NAME"`` model strings resolve to your backend.
+
+    Args:
+        prefix: The part before the colon (no colon itself).
+        factory: Called as ``factory(NAME, **options)`` with the Judge's backend options.
+
+    Raises:
+        ConfigurationError: If the prefix is empty or contains a colon.
+    """
+    if not prefix or ":" in prefix:
+        raise ConfigurationError(f"a backend prefix must be non-empty and colon-free: {prefix!r}")
+    _BACKENDS[prefix] = factory
+
+
+def available_backends() -> list[str]:
+    """The registered prefixes, sorted."""
+    return sorted(_BACKENDS)
+
+
+def resolve_backend(model: str | Backend, **options: Any) -> Backend:
+    """Turn a model string into a backend (a backend object passes through).
+
+    Args:
+        model: ``"prefix:name"``, a bare Mistral model name, ``"local"``, or a Backend.
+        **options: Passed to the backend's factory (``api_key``, ``base_url``, ...).
+
+    Returns:
+        The backend.
+
+    Raises:
+        ConfigurationError: For an unknown prefix or name, with a did-you-mean suggestion.
+    """
+    if isinstance(model, Backend):
+        if options:
+            raise ConfigurationError(
+                f"backend options {sorted(options)} only apply to model strings; "
+                "configure the backend object itself instead"
+            )
+        return model
+    if not isinstance(model, str) or not model.strip():
+        raise ConfigurationError(
+            f"model must be a non-empty string such as 'mistral:open-mistral-7b' or a Backend, "
+            f"not {model!r}"
+        )
+    model = model.strip()
+    prefix, sep, rest = model.partition(":")
+    if sep and prefix in _BACKENDS:
+        return _BACKENDS[prefix](rest, **options)
+    if not sep and model in _BACKENDS and model in ("local", "fake"):
+        return _BACKENDS[model]("", **options)
+    if not sep and _MISTRAL_NAME.match(model):
+        return _BACKENDS["mistral"](model, **options)
+    candidates = [f"{p}:" for p in _BACKENDS] + _KNOWN_MISTRAL + ["local"]
+    guess = prefix + ":" if sep else model
+    close = difflib.get_close_matches(guess, candidates, n=1, cutoff=0.6)
+    hint = ""
+    if close:
+        suggestion = close[0] + rest if (sep and close[0].endswith(":")) else close[0]
+        hint = f" Did you mean {suggestion!r}?"
+    raise ConfigurationError(
+        f"unknown model {model!r}.{hint} Use one of the prefixes "
+        f"{', '.join(p + ':' for p in available_backends())}, a bare Mistral model name, or "
+        "'local'; register_backend() adds your own."
+    )

@@ -1,0 +1,524 @@
+"""The Judge: policy around one backend (prompting, retries, rate limits, concurrency)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any, Literal
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_exponential_jitter,
+)
+
+from ._backends._base import Backend, Request, Response
+from ._backends._resolver import resolve_backend
+from ._chunking import CHARS_PER_TOKEN, estimate_tokens, split_windows
+from ._errors import BackendError, BackendTimeoutError, ConfigurationError
+from ._prompts import PromptStrategy, get_prompt
+from ._ratelimit import RateLimiter
+from ._sync import run_sync
+from ._types import Example, Usage, Verdict
+
+__all__ = ["Judge", "PairLike", "to_example"]
+
+logger = logging.getLogger("hallujudge")
+
+PairLike = Example | tuple[str, str] | dict[str, Any]
+"""What ``score_many`` accepts per item: an Example, a (document, summary) tuple, or a dict."""
+
+LongDocuments = Literal["chunk", "unscored"]
+
+
+def to_example(item: PairLike) -> Example:
+    """Normalise one input of ``score_many`` into an :class:`Example`.
+
+    Args:
+        item: An Example, a ``(document, summary)`` tuple, or a dict with ``document`` and
+            ``summary`` (or ``premise`` and ``hypothesis``) keys.
+
+    Returns:
+        The example.
+
+    Raises:
+        ConfigurationError: For any other shape.
+    """
+    if isinstance(item, Example):
+        return item
+    if isinstance(item, tuple) and len(item) == 2:
+        return Example(document=item[0], summary=item[1])
+    if isinstance(item, dict):
+        doc = item.get("document", item.get("premise"))
+        summ = item.get("summary", item.get("hypothesis"))
+        if doc is not None and summ is not None:
+            return Example(document=doc, summary=summ)
+    raise ConfigurationError(
+        "each item must be an Example, a (document, summary) tuple, or a dict with "
+        f"'document' and 'summary' keys; got {type(item).__name__}"
+    )
+
+
+def _check_text(name: str, value: object) -> None:
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{name} must be str, not {type(value).__name__}")
+
+
+class _Wait:
+    """Honour a server's ``Retry-After``; otherwise exponential backoff with jitter."""
+
+    def __init__(self, max_wait_s: float) -> None:
+        self.max_wait_s = max_wait_s
+        self._backoff = wait_exponential_jitter(initial=0.5, max=max_wait_s, jitter=0.5)
+
+    def __call__(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(exc, "retry_after", None)
+        if isinstance(retry_after, int | float):
+            return float(min(retry_after, self.max_wait_s))
+        return float(self._backoff(state))
+
+
+class Judge:
+    """A hallucination judge: is this summary factually consistent with this document?
+
+    Args:
+        model: A model string (``"local"``, ``"mistral:open-mistral-7b"``, a bare Mistral name,
+            ``"ft:..."``, ``"openai:NAME"``, ...) or a :class:`Backend`. Defaults to the embedded
+            offline model.
+        prompt: Prompt strategy name or instance. Defaults to the backend's choice:
+            ``zero-shot`` for chat models, ``fine-tune`` for ``ft:`` ids.
+        temperature: Sampling temperature. Defaults to 0 (a classifier should not sample), or
+            0.7 with ``samples``.
+        seed: Random seed sent to servers that accept one (``random_seed`` on Mistral).
+        max_tokens: Cap on the answer's length (None: the strategy's needs decide).
+        samples: Opt-in: ask ``samples`` times and report the share of "consistent" answers as
+            ``score``. Costs ``samples`` times the tokens of one judgment.
+        threshold: When a score exists, ``score >= threshold`` means consistent.
+        logprobs: Ask for token log-probabilities to compute ``score``. Defaults to True where
+            the backend supports them.
+        max_attempts: Attempts per call, first one included, for retryable failures.
+        deadline_s: Overall time budget of one judgment across retries (None: no deadline).
+        timeout_s: Timeout of one backend call.
+        max_wait_s: Longest pause between attempts (caps ``Retry-After``).
+        rpm: Requests-per-minute limit shared by all calls of this judge (None: no limit).
+        concurrency: Default number of judgments in flight in ``score_many``.
+        long_documents: ``"chunk"`` (default): a document over the input budget is judged in
+            overlapping windows, and the summary is consistent if some window supports it;
+            ``"unscored"``: such pairs are unscored with the reason.
+        max_input_tokens: The input budget in tokens (estimated at 4 characters a token).
+            Defaults to the backend's context size.
+        repair: After an unreadable answer, ask once more with the answer and a reminder of the
+            format (off by default: it doubles the cost of bad answers).
+        **backend_options: Passed to the backend (``api_key``, ``base_url``, ...).
+    """
+
+    def __init__(
+        self,
+        model: str | Backend = "local",
+        *,
+        prompt: str | PromptStrategy | None = None,
+        temperature: float | None = None,
+        seed: int | None = 0,
+        max_tokens: int | None = None,
+        samples: int | None = None,
+        threshold: float = 0.5,
+        logprobs: bool | None = None,
+        max_attempts: int = 5,
+        deadline_s: float | None = 120.0,
+        timeout_s: float = 60.0,
+        max_wait_s: float = 30.0,
+        rpm: float | None = None,
+        concurrency: int = 16,
+        long_documents: LongDocuments = "chunk",
+        max_input_tokens: int | None = None,
+        repair: bool = False,
+        **backend_options: Any,
+    ) -> None:
+        if samples is not None and samples < 1:
+            raise ConfigurationError("samples must be a positive integer or None")
+        if not 0.0 <= threshold <= 1.0:
+            raise ConfigurationError("threshold must lie in [0, 1]")
+        if max_attempts < 1 or concurrency < 1:
+            raise ConfigurationError("max_attempts and concurrency must be at least 1")
+        if long_documents not in ("chunk", "unscored"):
+            raise ConfigurationError("long_documents must be 'chunk' or 'unscored'")
+        self.backend: Backend = resolve_backend(model, **backend_options)
+        self.strategy: PromptStrategy = get_prompt(prompt or self.backend.default_prompt)
+        self.samples = samples
+        self.temperature = temperature if temperature is not None else (0.7 if samples else 0.0)
+        self.seed = seed
+        self.max_tokens = max_tokens
+        self.threshold = threshold
+        self.logprobs = self.backend.supports_logprobs if logprobs is None else logprobs
+        self.max_attempts = max_attempts
+        self.deadline_s = deadline_s
+        self.timeout_s = timeout_s
+        self.max_wait_s = max_wait_s
+        self.concurrency = concurrency
+        self.long_documents: LongDocuments = long_documents
+        self.max_input_tokens = max_input_tokens or self.backend.max_input_tokens
+        self.repair = repair
+        self._limiter = RateLimiter(rpm) if rpm else None
+        self.lineage: dict[str, Any] = {}
+
+    @property
+    def model(self) -> str:
+        """The backend's name, as written into every Verdict."""
+        return self.backend.name
+
+    @property
+    def prompt(self) -> str:
+        """The prompt strategy as ``name@version``."""
+        return self.strategy.id
+
+    def __repr__(self) -> str:
+        return f"Judge({self.model!r}, prompt={self.prompt!r})"
+
+    def settings(self) -> dict[str, Any]:
+        """Everything that changes this judge's answers: used in cache keys and traces."""
+        return {
+            **self.backend.cache_identity(),
+            "prompt": self.prompt,
+            "temperature": self.temperature,
+            "seed": self.seed,
+            "max_tokens": self.max_tokens,
+            "samples": self.samples,
+            "threshold": self.threshold,
+            "logprobs": self.logprobs,
+            "long_documents": self.long_documents,
+            "max_input_tokens": self.max_input_tokens,
+        }
+
+    # -- one pair -------------------------------------------------------------------------
+
+    def score(self, document: str, summary: str) -> Verdict:
+        """Judge one pair. Sync twin of :meth:`ascore`."""
+        return run_sync(self.ascore(document, summary), async_name="judge.ascore")
+
+    async def ascore(self, document: str, summary: str) -> Verdict:
+        """Judge one pair.
+
+        Args:
+            document: The source text.
+            summary: The text to check against it.
+
+        Returns:
+            The verdict. Failures (after retries) and unreadable answers give an ``unscored``
+            verdict with ``error`` set; they never raise.
+
+        Raises:
+            ConfigurationError: If ``document`` or ``summary`` is not a string.
+        """
+        _check_text("document", document)
+        _check_text("summary", summary)
+        return await self.ajudge(Example(document=document, summary=summary))
+
+    async def ajudge(self, example: Example) -> Verdict:
+        """Judge one :class:`Example` (the core every other method goes through)."""
+        started = time.perf_counter()
+        if not example.document.strip():
+            verdict = Verdict.unscored(
+                "the document is empty: nothing to check the summary against"
+            )
+        elif not example.summary.strip():
+            verdict = Verdict.unscored("the summary is empty: there is no claim to check")
+        else:
+            try:
+                verdict = await self._judge_long_or_short(example)
+            except ConfigurationError:
+                raise
+            except Exception as exc:  # one broken row must not sink a whole score_many
+                logger.exception("hallujudge: unexpected error while judging")
+                verdict = Verdict.unscored(f"unexpected error: {type(exc).__name__}: {exc}")
+        return verdict.model_copy(
+            update={
+                "model": self.model,
+                "prompt": self.prompt,
+                "latency_s": time.perf_counter() - started,
+            }
+        )
+
+    async def _judge_long_or_short(self, example: Example) -> Verdict:
+        budget = self.max_input_tokens
+        if not self.backend.uses_prompt or budget is None:
+            return await self._judge_sampled(example)
+        overhead = sum(
+            estimate_tokens(m["content"])
+            for m in self.strategy.render(Example(document="", summary=example.summary))
+        )
+        doc_tokens = estimate_tokens(example.document)
+        room = budget - overhead - (self.max_tokens or 256)
+        if doc_tokens <= room:
+            return await self._judge_sampled(example)
+        if self.long_documents == "unscored" or room < 64:
+            return Verdict.unscored(
+                f"the document is about {doc_tokens} tokens, over this model's input budget of "
+                f"{budget} tokens; use long_documents='chunk' or a model with a larger context"
+            )
+        windows = split_windows(
+            example.document, room * CHARS_PER_TOKEN, overlap_chars=room * CHARS_PER_TOKEN // 10
+        )
+        verdicts = await asyncio.gather(
+            *(
+                self._judge_sampled(example.model_copy(update={"document": example.document[a:b]}))
+                for a, b in windows
+            )
+        )
+        return _combine_windows(verdicts, windows)
+
+    async def _judge_sampled(self, example: Example) -> Verdict:
+        if not self.samples or not self.backend.uses_prompt:
+            return await self._judge_once(example, self.seed)
+        base = self.seed or 0
+        verdicts = await asyncio.gather(
+            *(self._judge_once(example, base + i) for i in range(self.samples))
+        )
+        scored = [v for v in verdicts if v.scored]
+        usage = _sum_usage(verdicts)
+        if not scored:
+            return verdicts[0].model_copy(update={"usage": usage})
+        share = sum(v.label == "consistent" for v in scored) / len(scored)
+        first = scored[0]
+        return first.model_copy(
+            update={
+                "label": "consistent" if share >= self.threshold else "inconsistent",
+                "score": share,
+                "usage": usage,
+                "meta": {**first.meta, "samples": [v.label for v in verdicts]},
+            }
+        )
+
+    async def _judge_once(self, example: Example, seed: int | None) -> Verdict:
+        strategy = self.strategy
+        messages = tuple(strategy.render(example)) if self.backend.uses_prompt else ()
+        request = Request(
+            example=example,
+            messages=messages,
+            temperature=self.temperature,
+            seed=seed,
+            max_tokens=self.max_tokens,
+            response_format=strategy.response_format,
+            logprobs=self.logprobs,
+            timeout_s=self.timeout_s,
+        )
+        try:
+            response = await self._call(request)
+        except BackendError as exc:
+            return Verdict.unscored(f"{type(exc).__name__}: {exc}")
+        verdict = self._read(response)
+        if self.repair and not verdict.scored and self.backend.uses_prompt:
+            retry = Request(
+                example=example,
+                messages=(
+                    *messages,
+                    {"role": "assistant", "content": response.text},
+                    {
+                        "role": "user",
+                        "content": "Your answer could not be read. Answer again in exactly the "
+                        "format asked for, and nothing else.",
+                    },
+                ),
+                temperature=self.temperature,
+                seed=seed,
+                max_tokens=self.max_tokens,
+                response_format=strategy.response_format,
+                logprobs=self.logprobs,
+                timeout_s=self.timeout_s,
+            )
+            try:
+                second = await self._call(retry)
+            except BackendError as exc:
+                return verdict.model_copy(
+                    update={"error": f"{verdict.error}; repair failed: {exc}"}
+                )
+            repaired = self._read(second)
+            usage = _sum_usage([verdict, repaired])
+            return repaired.model_copy(update={"usage": usage, "meta": {"repaired": True}})
+        return verdict
+
+    def _read(self, response: Response) -> Verdict:
+        score = response.p_consistent
+        if self.backend.uses_prompt or score is None:
+            verdict = self.strategy.parse(response.text)
+            if score is None and response.logprobs and verdict.scored:
+                score = self.strategy.score_from_logprobs(response.text, response.logprobs)
+        else:  # a scoring backend (local model, classifier) answers with a probability
+            verdict = Verdict(
+                label="consistent", reason=response.reason, raw=response.text, spans=response.spans
+            )
+        update: dict[str, Any] = {}
+        if score is not None and verdict.scored:
+            update["score"] = score
+            update["label"] = "consistent" if score >= self.threshold else "inconsistent"
+        if response.usage is not None:
+            update["usage"] = response.usage
+        return verdict.model_copy(update=update) if update else verdict
+
+    async def _call(self, request: Request) -> Response:
+        retrying = AsyncRetrying(
+            stop=(
+                stop_after_attempt(self.max_attempts) | stop_before_delay(self.deadline_s)
+                if self.deadline_s is not None
+                else stop_after_attempt(self.max_attempts)
+            ),
+            wait=_Wait(self.max_wait_s),
+            retry=retry_if_exception(self.backend.is_retryable),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                if self._limiter is not None:
+                    await self._limiter.acquire()
+                try:
+                    async with asyncio.timeout(self.timeout_s):
+                        return await self.backend.complete(request)
+                except TimeoutError as exc:
+                    raise BackendTimeoutError(
+                        f"no answer within {self.timeout_s:g} s (raise timeout_s= if the model "
+                        "is slow)"
+                    ) from exc
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    # -- many pairs -----------------------------------------------------------------------
+
+    def score_many(
+        self, items: Iterable[PairLike], *, concurrency: int | None = None
+    ) -> list[Verdict]:
+        """Judge many pairs. Sync twin of :meth:`ascore_many`."""
+        return run_sync(
+            self.ascore_many(items, concurrency=concurrency), async_name="judge.ascore_many"
+        )
+
+    async def ascore_many(
+        self, items: Iterable[PairLike], *, concurrency: int | None = None
+    ) -> list[Verdict]:
+        """Judge many pairs with bounded concurrency.
+
+        Args:
+            items: Pairs, Examples, dicts, or a Dataset.
+            concurrency: Judgments in flight at once (default: the judge's ``concurrency``).
+
+        Returns:
+            Exactly one Verdict per input, in input order.
+        """
+        examples = [to_example(item) for item in items]
+        results: list[Verdict | None] = [None] * len(examples)
+        async for index, verdict in self.aiter_scores(examples, concurrency=concurrency):
+            results[index] = verdict
+        missing = [i for i, v in enumerate(results) if v is None]
+        if missing:  # pragma: no cover - aiter_scores yields every index exactly once
+            raise AssertionError(f"rows {missing[:5]} were not judged")
+        return [v for v in results if v is not None]
+
+    async def aiter_scores(
+        self, examples: Iterable[Example] | Sequence[Example], *, concurrency: int | None = None
+    ) -> AsyncIterator[tuple[int, Verdict]]:
+        """Yield ``(index, verdict)`` as judgments finish, with bounded concurrency.
+
+        Streams: at most ``concurrency`` examples are held at once, so the input may be a
+        generator over millions of rows.
+
+        Args:
+            examples: The pairs to judge.
+            concurrency: Judgments in flight at once.
+
+        Yields:
+            The input position and its verdict, in completion order.
+        """
+        limit = concurrency or self.concurrency
+        if limit < 1:
+            raise ConfigurationError("concurrency must be at least 1")
+        source = iter(enumerate(examples))
+        pending: set[asyncio.Task[tuple[int, Verdict]]] = set()
+
+        async def run(index: int, example: Example) -> tuple[int, Verdict]:
+            return index, await self.ajudge(example)
+
+        def refill() -> None:
+            while len(pending) < limit:
+                nxt = next(source, None)
+                if nxt is None:
+                    return
+                pending.add(asyncio.ensure_future(run(*nxt)))
+
+        refill()
+        try:
+            while pending:
+                done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    pending.discard(task)
+                    yield task.result()
+                refill()
+        finally:
+            for task in pending:
+                task.cancel()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close the backend's connections."""
+        await self.backend.aclose()
+
+    def close(self) -> None:
+        """Close the backend's connections. Sync twin of :meth:`aclose`."""
+        run_sync(self.aclose(), async_name="judge.aclose")
+
+    async def __aenter__(self) -> Judge:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __enter__(self) -> Judge:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _sum_usage(verdicts: Iterable[Verdict]) -> Usage | None:
+    usages = [v.usage for v in verdicts if v.usage is not None]
+    if not usages:
+        return None
+    total = Usage()
+    for u in usages:
+        total = total + u
+    return total
+
+
+def _combine_windows(verdicts: Sequence[Verdict], windows: Sequence[tuple[int, int]]) -> Verdict:
+    """Combine per-window verdicts by the declared rule.
+
+    Consistent if some window supports the summary; else unscored if some window could not be
+    judged; else inconsistent. The score is the best window's score.
+    """
+    usage = _sum_usage(verdicts)
+    meta = {"chunks": len(windows), "windows": [list(w) for w in windows]}
+    supporting = [v for v in verdicts if v.label == "consistent"]
+    scores = [v.score for v in verdicts if v.score is not None]
+    best = max(scores) if scores else None
+    if supporting:
+        chosen = max(supporting, key=lambda v: v.score if v.score is not None else 1.0)
+        label: Literal["consistent", "inconsistent"] = "consistent"
+    elif any(not v.scored for v in verdicts):
+        failed = next(v for v in verdicts if not v.scored)
+        return failed.model_copy(
+            update={
+                "usage": usage,
+                "meta": meta,
+                "error": f"no window supports the summary and one could not be judged: "
+                f"{failed.error}",
+            }
+        )
+    else:
+        chosen = verdicts[0]
+        label = "inconsistent"
+    return chosen.model_copy(
+        update={"label": label, "score": best, "usage": usage, "meta": {**chosen.meta, **meta}}
+    )
