@@ -310,7 +310,7 @@ class Judge:
         try:
             response = await self._call(request)
         except BackendError as exc:
-            return Verdict.unscored(f"{type(exc).__name__}: {exc}")
+            return _failed(exc)
         verdict = self._read(response)
         if self.repair and not verdict.scored and self.backend.uses_prompt:
             retry = Request(
@@ -480,6 +480,17 @@ class Judge:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _failed(exc: BackendError) -> Verdict:
+    """The unscored verdict for a call that failed after its last attempt.
+
+    ``meta["retryable"]`` tells caches and resumable runs to try such rows again later.
+    """
+    return Verdict.unscored(
+        f"{type(exc).__name__}: {exc}",
+        meta={"error_type": type(exc).__name__, "retryable": exc.retryable},
+    )
 
 
 def _sum_usage(verdicts: Iterable[Verdict]) -> Usage | None:

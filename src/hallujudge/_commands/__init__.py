@@ -1,0 +1,1 @@
+"""Subcommands of the ``hallujudge`` command line, one module each (see ``_cli.py``)."""
