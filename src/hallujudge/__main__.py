@@ -1,0 +1,7 @@
+"""``python -m hallujudge``: the same as the ``hallujudge`` command."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())
