@@ -174,8 +174,8 @@ class Judge:
 
     @property
     def prompt(self) -> str:
-        """The prompt strategy as ``name@version``."""
-        return self.strategy.id
+        """The prompt strategy as ``name@version`` (a scoring backend's input format)."""
+        return self.strategy.id if self.backend.uses_prompt else self.backend.input_format
 
     def __repr__(self) -> str:
         return f"Judge({self.model!r}, prompt={self.prompt!r})"

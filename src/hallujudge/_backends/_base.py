@@ -98,6 +98,8 @@ class Backend(abc.ABC):
         default_prompt: The prompt strategy a Judge uses when the user names none.
         supports_logprobs: Whether the server can return token log-probabilities.
         max_input_tokens: The model's context budget for the rendered prompt, or None if unknown.
+        input_format: For scoring backends, the name@version of how they read a pair; it takes
+            the place of the prompt strategy in Verdicts and cache keys.
     """
 
     name: str = "backend"
@@ -105,6 +107,7 @@ class Backend(abc.ABC):
     default_prompt: str = "zero-shot"
     supports_logprobs: bool = False
     max_input_tokens: int | None = None
+    input_format: str = "pair@1"
 
     @abc.abstractmethod
     async def complete(self, request: Request) -> Response:
