@@ -1,0 +1,486 @@
+"""Feature extraction for the offline judge: how well is each part of the summary supported?
+
+The features favour *alignment* signals over raw novelty, because a summary copied from the
+document can still be wrong (taken out of context) while a faithful summary may paraphrase:
+
+* novelty of content words, numbers and names, weighted by corpus IDF;
+* alignment of every summary sentence to its best document sentence / 2- and 3-sentence window;
+* relational support: do adjacent summary content words, and pairs of names/numbers, occur near
+  each other in the document, or only far apart (a name in a different role)?
+* negation and gendered-pronoun mismatches against the aligned sentences;
+* n-gram copy rates and length ratios.
+
+Runtime is linear in document length: the document is scanned once to build sets and an inverted
+index restricted to the (short) summary's vocabulary.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from hallujudge._local._text import (
+    NEGATIONS,
+    STOPWORDS,
+    Token,
+    hash_token,
+    split_sentences,
+    tokenize,
+    word_tokens,
+)
+from hallujudge._local._text import stem as _stem_uncached
+
+__all__ = [
+    "FEATURE_NAMES",
+    "IDF_BUCKETS",
+    "Analysis",
+    "Span",
+    "analyze",
+    "build_idf",
+    "featurize",
+]
+
+IDF_BUCKETS = 1 << 18
+_MISSING = -1.0
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "log_sum_tokens",
+    "log_doc_tokens",
+    "len_ratio",
+    "n_sum_sentences",
+    "content_novel_frac",
+    "content_novel_count",
+    "idf_novel_frac",
+    "max_novel_idf",
+    "exact_novel_frac",
+    "bigram_novel_frac",
+    "trigram_novel_frac",
+    "copy_run_frac",
+    "num_count",
+    "num_novel_count",
+    "num_novel_frac",
+    "ent_count",
+    "ent_novel_count",
+    "ent_novel_frac",
+    "ent_phrase_novel_frac",
+    "align1_min",
+    "align1_mean",
+    "align2_min",
+    "align3_min",
+    "align_pos_mean",
+    "align_pos_min",
+    "ent_pair_cooc_frac",
+    "content_pair_cooc_frac",
+    "content_pair_sent_frac",
+    "ent_outside_window_frac",
+    "neg_sum",
+    "neg_mismatch",
+    "gender_fem_sum",
+    "gender_mismatch",
+    "mean_log_doc_count",
+    "min_log_doc_count",
+    "mean_idf_content",
+)
+
+_FEM = frozenset(
+    [
+        "she",
+        "her",
+        "hers",
+        "herself",
+        "woman",
+        "women",
+        "girl",
+        "girls",
+        "mother",
+        "daughter",
+        "wife",
+        "sister",
+        "mrs",
+        "ms",
+    ]
+)
+_MASC = frozenset(
+    [
+        "he",
+        "him",
+        "his",
+        "himself",
+        "man",
+        "men",
+        "boy",
+        "boys",
+        "father",
+        "son",
+        "husband",
+        "brother",
+        "mr",
+    ]
+)
+_CAP_RE = re.compile(r"\b[A-Z][\w'’-]*")
+
+
+@lru_cache(maxsize=1 << 16)
+def _stem(word: str) -> str:
+    return _stem_uncached(word)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """An unsupported part of the summary.
+
+    Attributes:
+        start: Start character offset in the summary.
+        end: End character offset (exclusive).
+        kind: ``"number"``, ``"entity"`` or ``"word"``.
+        text: The summary substring ``summary[start:end]``.
+    """
+
+    start: int
+    end: int
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Features of one (document, summary) pair plus the evidence used to explain them.
+
+    Attributes:
+        features: Vector aligned with :data:`FEATURE_NAMES`.
+        spans: Unsupported words, numbers and names, in summary order.
+        content_found: Share of summary content words found in the document (``nan`` if none).
+        best_coverage: Lowest share of a summary sentence covered by its best document window.
+        unlinked: Pairs of summary names/numbers that never occur near each other in the document.
+    """
+
+    features: npt.NDArray[np.float64]
+    spans: tuple[Span, ...]
+    content_found: float
+    best_coverage: float
+    unlinked: tuple[tuple[str, str], ...]
+
+
+def build_idf(documents: list[str]) -> npt.NDArray[np.float32]:
+    """Hashed smoothed IDF over stems, ``log((N + 1) / (df + 1)) + 1``, from unique documents."""
+    df = np.zeros(IDF_BUCKETS, dtype=np.int64)
+    unique = list(dict.fromkeys(documents))
+    for doc in unique:
+        buckets = {hash_token(_stem(w), IDF_BUCKETS) for w in word_tokens(doc)}
+        if buckets:
+            df[np.fromiter(buckets, dtype=np.int64, count=len(buckets))] += 1
+    n = len(unique)
+    out: npt.NDArray[np.float32] = (np.log((n + 1.0) / (df + 1.0)) + 1.0).astype(np.float32)
+    return out
+
+
+def _is_content(tok: Token) -> bool:
+    return tok.is_number or (tok.norm not in STOPWORDS and len(tok.norm) > 1)
+
+
+def _merge_spans(raw: list[tuple[Token, str]], summary: str) -> tuple[Span, ...]:
+    """Merge adjacent unsupported tokens of the same kind ("Isle of Wight" -> one span)."""
+    spans: list[Span] = []
+    for tok, kind in raw:
+        if spans and spans[-1].kind == kind:
+            prev = spans[-1]
+            gap = summary[prev.end : tok.start]
+            if len(gap) <= 1 or (kind == "entity" and gap.strip().lower() in ("of", "de", "the")):
+                spans[-1] = Span(prev.start, tok.end, kind, summary[prev.start : tok.end])
+                continue
+        spans.append(Span(tok.start, tok.end, kind, summary[tok.start : tok.end]))
+    return tuple(spans)
+
+
+def analyze(document: str, summary: str, idf: npt.NDArray[np.float32]) -> Analysis:
+    """Compute features and evidence for one pair.
+
+    Args:
+        document: The source text (any length; processed in linear time).
+        summary: The text to judge.
+        idf: Hashed IDF table from :func:`build_idf`.
+
+    Returns:
+        The :class:`Analysis` of the pair. Empty inputs give a defined (uninformative) vector.
+    """
+    feats = dict.fromkeys(FEATURE_NAMES, _MISSING)
+    s_toks = tokenize(summary)
+    max_idf = float(idf.max()) if idf.size else 1.0
+
+    # ---- document scan: sets, n-grams, per-sentence stem sets ----
+    doc_sents = [word_tokens(s) for s in split_sentences(document)]
+    doc_sents = [s for s in doc_sents if s]
+    doc_norms: set[str] = set()
+    doc_stems: Counter[str] = Counter()
+    doc_bigrams: set[tuple[str, str]] = set()
+    doc_trigrams: set[tuple[str, str, str]] = set()
+    sent_stem_sets: list[set[str]] = []
+    sent_neg: list[bool] = []
+    fem = masc = 0
+    for words in doc_sents:
+        st = [_stem(w) for w in words]
+        doc_norms.update(words)
+        doc_stems.update(st)
+        doc_bigrams.update(itertools.pairwise(st))
+        doc_trigrams.update(zip(st, st[1:], st[2:], strict=False))
+        ss = set(st)
+        sent_stem_sets.append(ss)
+        tokset = set(words)
+        sent_neg.append(not NEGATIONS.isdisjoint(tokset))
+        fem += sum(1 for w in words if w in _FEM)
+        masc += sum(1 for w in words if w in _MASC)
+    doc_caps = {m.lower() for m in _CAP_RE.findall(document)} - STOPWORDS
+    n_doc_tokens = sum(len(s) for s in doc_sents)
+
+    n_sum = len(s_toks)
+    feats["log_sum_tokens"] = math.log1p(n_sum)
+    feats["log_doc_tokens"] = math.log1p(n_doc_tokens)
+    feats["len_ratio"] = n_sum / (n_doc_tokens + 1.0)
+    n_ssent = (s_toks[-1].sent + 1) if s_toks else 0
+    feats["n_sum_sentences"] = float(n_ssent)
+
+    if not s_toks or not doc_sents:
+        return Analysis(np.array([feats[n] for n in FEATURE_NAMES]), (), math.nan, math.nan, ())
+
+    def weight(tok: Token) -> float:
+        return float(idf[hash_token(tok.stem, IDF_BUCKETS)]) if idf.size else 1.0
+
+    # ---- token-level novelty ----
+    content = [t for t in s_toks if _is_content(t)]
+    raw_spans: list[tuple[Token, str]] = []
+    novel_w = total_w = 0.0
+    max_novel = 0.0
+    n_novel = n_exact_novel = 0
+    nums = ents = num_novel = ent_novel = 0
+    log_counts: list[float] = []
+    idfs: list[float] = []
+    ent_tokens: list[Token] = []
+    for t in content:
+        w = weight(t)
+        idfs.append(w)
+        total_w += w
+        present = t.stem in doc_stems or t.norm in doc_norms
+        if t.norm not in doc_norms:
+            n_exact_novel += 1
+        is_ent = (
+            not t.is_number
+            and t.is_cap
+            and (not t.sent_initial or t.norm in doc_caps or t.text.isupper())
+        )
+        if t.is_number:
+            nums += 1
+        elif is_ent:
+            ents += 1
+            ent_tokens.append(t)
+        log_counts.append(math.log1p(doc_stems.get(t.stem, 0)))
+        if not present:
+            n_novel += 1
+            novel_w += w
+            max_novel = max(max_novel, w)
+            if t.is_number:
+                num_novel += 1
+                raw_spans.append((t, "number"))
+            elif is_ent:
+                ent_novel += 1
+                raw_spans.append((t, "entity"))
+            else:
+                raw_spans.append((t, "word"))
+    n_content = len(content)
+    if n_content:
+        feats["content_novel_frac"] = n_novel / n_content
+        feats["idf_novel_frac"] = novel_w / total_w if total_w > 0 else 0.0
+        feats["exact_novel_frac"] = n_exact_novel / n_content
+        feats["mean_log_doc_count"] = sum(log_counts) / n_content
+        feats["min_log_doc_count"] = min(log_counts)
+        feats["mean_idf_content"] = sum(idfs) / n_content / max_idf
+    feats["content_novel_count"] = float(n_novel)
+    feats["max_novel_idf"] = max_novel / max_idf
+    feats["num_count"] = float(nums)
+    feats["num_novel_count"] = float(num_novel)
+    feats["num_novel_frac"] = num_novel / nums if nums else _MISSING
+    feats["ent_count"] = float(ents)
+    feats["ent_novel_count"] = float(ent_novel)
+    feats["ent_novel_frac"] = ent_novel / ents if ents else _MISSING
+
+    # Entity phrases: all tokens present but the phrase never appears contiguously.
+    phrases: list[list[Token]] = []
+    for t in ent_tokens:
+        if phrases and phrases[-1][-1].sent == t.sent and t.start - phrases[-1][-1].end <= 1:
+            phrases[-1].append(t)
+        else:
+            phrases.append([t])
+    multi = [p for p in phrases if len(p) > 1 and all(x.stem in doc_stems for x in p)]
+    if multi:
+        bad = 0
+        for p in multi:
+            pst = [x.stem for x in p]
+            if not all((a, b) in doc_bigrams for a, b in itertools.pairwise(pst)):
+                bad += 1
+        feats["ent_phrase_novel_frac"] = bad / len(multi)
+
+    # ---- n-gram copy rates (over all tokens, stems) ----
+    by_sent: list[list[Token]] = [[] for _ in range(n_ssent)]
+    for t in s_toks:
+        by_sent[t.sent].append(t)
+    bi_total = bi_novel = tri_total = tri_novel = 0
+    longest = 0
+    for toks in by_sent:
+        st = [t.stem for t in toks]
+        run = 1 if st else 0
+        for i in range(len(st) - 1):
+            bi_total += 1
+            if (st[i], st[i + 1]) in doc_bigrams:
+                run += 1
+            else:
+                bi_novel += 1
+                longest = max(longest, run)
+                run = 1
+            if i + 2 < len(st):
+                tri_total += 1
+                if (st[i], st[i + 1], st[i + 2]) not in doc_trigrams:
+                    tri_novel += 1
+        longest = max(longest, run)
+    feats["bigram_novel_frac"] = bi_novel / bi_total if bi_total else _MISSING
+    feats["trigram_novel_frac"] = tri_novel / tri_total if tri_total else _MISSING
+    feats["copy_run_frac"] = longest / n_sum
+
+    # ---- alignment via an inverted index restricted to summary stems ----
+    present_stems = sorted({t.stem for t in content if t.stem in doc_stems})
+    n_dsent = len(sent_stem_sets)
+    best_cov = math.nan
+    unlinked: list[tuple[str, str]] = []
+    if present_stems:
+        row = {s: i for i, s in enumerate(present_stems)}
+        member = np.zeros((len(present_stems), n_dsent), dtype=bool)
+        ps = set(present_stems)
+        for j, ss in enumerate(sent_stem_sets):
+            for s in ss & ps:
+                member[row[s], j] = True
+        # Windows of 2 and 3 adjacent sentences (index = window start).
+        win2 = member.copy()
+        win2[:, :-1] |= member[:, 1:]
+        win3 = win2.copy()
+        win3[:, :-2] |= member[:, 2:]
+        near = member.copy()  # +-1 sentence neighbourhood
+        near[:, 1:] |= member[:, :-1]
+        near[:, :-1] |= member[:, 1:]
+
+        cov1: list[float] = []
+        cov2: list[float] = []
+        cov3: list[float] = []
+        pos: list[float] = []
+        neg_mismatch = 0
+        neg_sum = 0
+        outside = ent_checked = 0
+        for toks in by_sent:
+            c = [t for t in toks if _is_content(t)]
+            if not c:
+                continue
+            w_all = np.array([weight(t) for t in c])
+            idx = [row.get(t.stem, -1) for t in c]
+            tot = float(w_all.sum())
+            sc = np.zeros(n_dsent)
+            sc2 = np.zeros(n_dsent)
+            sc3 = np.zeros(n_dsent)
+            seen: set[int] = set()
+            for w, r in zip(w_all, idx, strict=True):
+                if r < 0 or r in seen:
+                    continue
+                seen.add(r)
+                sc += w * member[r]
+                sc2 += w * win2[r]
+                sc3 += w * win3[r]
+            b1 = int(np.argmax(sc))
+            b2 = int(np.argmax(sc2))
+            cov1.append(float(sc[b1]) / tot)
+            cov2.append(float(sc2[b2]) / tot)
+            cov3.append(float(sc3.max()) / tot)
+            pos.append(b1 / max(n_dsent - 1, 1))
+            s_neg = any(t.norm in NEGATIONS for t in toks)
+            neg_sum += int(s_neg)
+            d_neg = sent_neg[b2] or (b2 + 1 < n_dsent and sent_neg[b2 + 1])
+            neg_mismatch += int(s_neg != d_neg)
+            for t in c:
+                if t in ent_tokens or t.is_number:
+                    r = row.get(t.stem, -1)
+                    if r >= 0:
+                        ent_checked += 1
+                        outside += int(not win3[r, max(b2 - 1, 0)])
+        if cov1:
+            feats["align1_min"] = min(cov1)
+            feats["align1_mean"] = sum(cov1) / len(cov1)
+            feats["align2_min"] = min(cov2)
+            feats["align3_min"] = min(cov3)
+            feats["align_pos_mean"] = sum(pos) / len(pos)
+            feats["align_pos_min"] = min(pos)
+            best_cov = min(cov2)
+        feats["neg_sum"] = float(neg_sum)
+        feats["neg_mismatch"] = float(neg_mismatch)
+        feats["ent_outside_window_frac"] = outside / ent_checked if ent_checked else _MISSING
+
+        # Relational support: consecutive content words of a summary sentence should co-occur.
+        pairs = near_pairs = sent_pairs = 0
+        for toks in by_sent:
+            rs = [row[t.stem] for t in toks if _is_content(t) and t.stem in row]
+            for ra, rb in itertools.pairwise(rs):
+                if ra == rb:
+                    continue
+                pairs += 1
+                near_pairs += int(bool((member[ra] & near[rb]).any()))
+                sent_pairs += int(bool((member[ra] & member[rb]).any()))
+        if pairs:
+            feats["content_pair_cooc_frac"] = near_pairs / pairs
+            feats["content_pair_sent_frac"] = sent_pairs / pairs
+
+        # Names and numbers: every pair within a summary sentence should meet in the document.
+        # Tokens of one multi-word name ("Alice Moreau") share a phrase id and are not paired.
+        phrase_of: dict[int, int] = {}
+        for pid, ph in enumerate(phrases):
+            for t in ph:
+                phrase_of[t.start] = pid
+        key = [t for t in content if (t.is_number or t in ent_tokens) and t.stem in row]
+        e_pairs = e_ok = 0
+        for i, ka in enumerate(key):
+            for kb in key[i + 1 : i + 8]:
+                same_phrase = phrase_of.get(ka.start, -1) == phrase_of.get(kb.start, -2)
+                if ka.sent != kb.sent or ka.stem == kb.stem or same_phrase:
+                    continue
+                e_pairs += 1
+                if (member[row[ka.stem]] & near[row[kb.stem]]).any():
+                    e_ok += 1
+                elif len(unlinked) < 3:
+                    unlinked.append((ka.text, kb.text))
+        feats["ent_pair_cooc_frac"] = e_ok / e_pairs if e_pairs else _MISSING
+
+    # Gendered pronouns: "she" in the summary of a document that only says "he".
+    s_fem = sum(1 for t in s_toks if t.norm in _FEM)
+    s_masc = sum(1 for t in s_toks if t.norm in _MASC)
+    feats["gender_fem_sum"] = float(s_fem - s_masc)
+    if s_fem + s_masc and fem + masc:
+        feats["gender_mismatch"] = abs(s_fem / (s_fem + s_masc) - fem / (fem + masc))
+
+    found = 1.0 - n_novel / n_content if n_content else math.nan
+    return Analysis(
+        features=np.array([feats[n] for n in FEATURE_NAMES], dtype=np.float64),
+        spans=_merge_spans(raw_spans, summary),
+        content_found=found,
+        best_coverage=best_cov,
+        unlinked=tuple(unlinked),
+    )
+
+
+def featurize(
+    pairs: list[tuple[str, str]], idf: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float64]:
+    """Feature matrix for many (document, summary) pairs; row order follows ``pairs``."""
+    out = np.empty((len(pairs), len(FEATURE_NAMES)), dtype=np.float64)
+    for i, (doc, summ) in enumerate(pairs):
+        out[i] = analyze(doc, summ, idf).features
+    return out
