@@ -20,6 +20,7 @@ from tenacity import (
 from ._backends._base import Backend, Request, Response
 from ._backends._resolver import resolve_backend
 from ._chunking import CHARS_PER_TOKEN, estimate_tokens, split_windows
+from ._claims import combine_claims, split_sentences
 from ._errors import BackendError, BackendTimeoutError, ConfigurationError
 from ._prompts import PromptStrategy, get_prompt
 from ._ratelimit import RateLimiter
@@ -34,6 +35,7 @@ PairLike = Example | tuple[str, str] | dict[str, Any]
 """What ``score_many`` accepts per item: an Example, a (document, summary) tuple, or a dict."""
 
 LongDocuments = Literal["chunk", "unscored"]
+Claims = Literal["summary", "sentence"]
 
 
 def to_example(item: PairLike) -> Example:
@@ -115,6 +117,9 @@ class Judge:
             Defaults to the backend's context size.
         repair: After an unreadable answer, ask once more with the answer and a reminder of the
             format (off by default: it doubles the cost of bad answers).
+        claims: ``"summary"`` (default) judges the summary as a whole; ``"sentence"`` judges each
+            sentence on its own and reports the unsupported ones as spans (one call per
+            sentence; see ``hallujudge._claims`` for the rule).
         **backend_options: Passed to the backend (``api_key``, ``base_url``, ...).
     """
 
@@ -138,6 +143,7 @@ class Judge:
         long_documents: LongDocuments = "chunk",
         max_input_tokens: int | None = None,
         repair: bool = False,
+        claims: Claims = "summary",
         **backend_options: Any,
     ) -> None:
         if samples is not None and samples < 1:
@@ -148,6 +154,8 @@ class Judge:
             raise ConfigurationError("max_attempts and concurrency must be at least 1")
         if long_documents not in ("chunk", "unscored"):
             raise ConfigurationError("long_documents must be 'chunk' or 'unscored'")
+        if claims not in ("summary", "sentence"):
+            raise ConfigurationError("claims must be 'summary' or 'sentence'")
         self.backend: Backend = resolve_backend(model, **backend_options)
         self.strategy: PromptStrategy = get_prompt(prompt or self.backend.default_prompt)
         self.samples = samples
@@ -164,6 +172,7 @@ class Judge:
         self.long_documents: LongDocuments = long_documents
         self.max_input_tokens = max_input_tokens or self.backend.max_input_tokens
         self.repair = repair
+        self.claims: Claims = claims
         self._limiter = RateLimiter(rpm) if rpm else None
         self.lineage: dict[str, Any] = {}
 
@@ -193,6 +202,7 @@ class Judge:
             "logprobs": self.logprobs,
             "long_documents": self.long_documents,
             "max_input_tokens": self.max_input_tokens,
+            "claims": self.claims,
         }
 
     # -- one pair -------------------------------------------------------------------------
@@ -230,7 +240,7 @@ class Judge:
             verdict = Verdict.unscored("the summary is empty: there is no claim to check")
         else:
             try:
-                verdict = await self._judge_long_or_short(example)
+                verdict = await self._judge_claims(example)
             except ConfigurationError:
                 raise
             except Exception as exc:  # one broken row must not sink a whole score_many
@@ -243,6 +253,20 @@ class Judge:
                 "latency_s": time.perf_counter() - started,
             }
         )
+
+    async def _judge_claims(self, example: Example) -> Verdict:
+        sentences = split_sentences(example.summary) if self.claims == "sentence" else []
+        if len(sentences) <= 1:
+            return await self._judge_long_or_short(example)
+        verdicts = await asyncio.gather(
+            *(
+                self._judge_long_or_short(
+                    example.model_copy(update={"summary": example.summary[a:b]})
+                )
+                for a, b in sentences
+            )
+        )
+        return combine_claims(example.summary, sentences, verdicts)
 
     async def _judge_long_or_short(self, example: Example) -> Verdict:
         budget = self.max_input_tokens
