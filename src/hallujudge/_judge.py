@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any, Literal
@@ -14,7 +15,6 @@ from tenacity import (
     retry_if_exception,
     stop_after_attempt,
     stop_before_delay,
-    wait_exponential_jitter,
 )
 
 from ._backends._base import Backend, Request, Response
@@ -72,18 +72,22 @@ def _check_text(name: str, value: object) -> None:
 
 
 class _Wait:
-    """Honour a server's ``Retry-After``; otherwise exponential backoff with jitter."""
+    """Honour a server's ``Retry-After``; otherwise exponential backoff with jitter.
 
-    def __init__(self, max_wait_s: float) -> None:
+    Jitter spreads the retries of many concurrent calls that failed together (a 429 burst).
+    """
+
+    def __init__(self, max_wait_s: float, initial_s: float = 0.5) -> None:
         self.max_wait_s = max_wait_s
-        self._backoff = wait_exponential_jitter(initial=0.5, max=max_wait_s, jitter=0.5)
+        self.initial_s = initial_s
 
     def __call__(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         retry_after = getattr(exc, "retry_after", None)
         if isinstance(retry_after, int | float):
             return float(min(retry_after, self.max_wait_s))
-        return float(self._backoff(state))
+        backoff = self.initial_s * 2 ** (state.attempt_number - 1)
+        return min(self.max_wait_s, backoff + random.uniform(0, self.initial_s))
 
 
 class Judge:
