@@ -86,8 +86,8 @@ class _Wait:
         retry_after = getattr(exc, "retry_after", None)
         if isinstance(retry_after, int | float):
             return float(min(retry_after, self.max_wait_s))
-        backoff = self.initial_s * 2 ** (state.attempt_number - 1)
-        return min(self.max_wait_s, backoff + random.uniform(0, self.initial_s))
+        backoff = self.initial_s * 2.0 ** (state.attempt_number - 1)
+        return float(min(self.max_wait_s, backoff + random.uniform(0, self.initial_s)))
 
 
 class Judge:
