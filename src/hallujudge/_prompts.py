@@ -50,6 +50,12 @@ _JSON_INSTRUCTION = (
 )
 
 
+def _token_text(token: str) -> str:
+    # Some servers show raw tokenizer pieces: SentencePiece's "▁" and byte-level BPE's "Ġ" are
+    # a leading space, so "▁1" is the label "1".
+    return token.replace("\u2581", " ").replace("\u0120", " ").strip().strip("\"'").lower()
+
+
 def _pair(example: Example) -> str:
     return f"Document:\n{example.document}\n\nSummary:\n{example.summary}"
 
@@ -142,14 +148,14 @@ class PromptStrategy:
         position = 0
         for tok in logprobs:
             end = position + len(tok.token)
-            if end > parsed.offset and tok.token.strip().strip("\"'").lower() in self.label_tokens:
+            if end > parsed.offset and _token_text(tok.token) in self.label_tokens:
                 probs = {1: 0.0, 0: 0.0}
                 alternatives = tok.top or {tok.token: tok.logprob}
                 for alt, lp in alternatives.items():
-                    label = self.label_tokens.get(alt.strip().strip("\"'").lower())
+                    label = self.label_tokens.get(_token_text(alt))
                     if label is not None:
                         probs[label] += math.exp(lp)
-                chosen = self.label_tokens[tok.token.strip().strip("\"'").lower()]
+                chosen = self.label_tokens[_token_text(tok.token)]
                 if probs[chosen] == 0.0:
                     probs[chosen] = math.exp(tok.logprob)
                 total = probs[0] + probs[1]
