@@ -1,0 +1,319 @@
+"""A backend for any OpenAI-compatible chat-completions server: OpenAI, vLLM, Ollama, llama.cpp.
+
+One plain ``httpx.AsyncClient`` per event loop (no vendor SDK: it costs CPU per call and a
+dependency), a connection pool sized for many requests in flight, and one place that maps HTTP
+and transport failures into the hallujudge error tree.
+
+Servers that ignore ``logprobs`` simply return none; the verdict then has a label but no score.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+from typing import Any
+
+import httpx
+
+from .._errors import (
+    BackendConnectionError,
+    BackendError,
+    BackendTimeoutError,
+    ConfigurationError,
+    ServerError,
+    http_error,
+    parse_retry_after,
+)
+from .._types import Usage
+from ._base import Backend, Request, Response, TokenLogprob
+
+__all__ = ["DEFAULT_BASE_URL", "OpenAIBackend"]
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+_TOP_LOGPROBS = 5
+_MAX_MESSAGE_CHARS = 500
+
+
+class OpenAIBackend(Backend):
+    """A model behind an OpenAI-compatible ``/chat/completions`` endpoint.
+
+    Example:
+        >>> backend = OpenAIBackend("org/model-ft", base_url="http://127.0.0.1:8000/v1")
+
+    Args:
+        model: The model name as the server knows it (vLLM: the served model name, which may
+            contain slashes).
+        api_key: Bearer token. Defaults to ``OPENAI_API_KEY``; local servers need none, and
+            without a key no ``Authorization`` header is sent.
+        base_url: The API root including ``/v1``. Defaults to ``OPENAI_BASE_URL``, else
+            ``https://api.openai.com/v1``.
+        timeout_s: Seconds per HTTP call; None uses the Judge's ``timeout_s``.
+        max_connections: Connection pool size: keep it above the Judge's concurrency.
+        headers: Extra HTTP headers sent with every call (gateways, tenants, ...).
+        max_input_tokens: The model's input budget in tokens, used to chunk long documents;
+            None when unknown.
+        logprobs: Whether to ask for token log-probabilities by default. Servers without them
+            just return none, so the verdict has no score.
+
+    Raises:
+        ConfigurationError: If no key is available for the official OpenAI API, or an option
+            is invalid.
+    """
+
+    uses_prompt = True
+    default_prompt = "zero-shot"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout_s: float | None = None,
+        max_connections: int = 128,
+        headers: dict[str, str] | None = None,
+        max_input_tokens: int | None = None,
+        logprobs: bool = True,
+    ) -> None:
+        if not isinstance(model, str) or not model.strip():
+            raise ConfigurationError(
+                "name the model after the prefix, e.g. 'openai:gpt-4o-mini' or, for vLLM, "
+                "'openai:<served model name>'"
+            )
+        if max_connections < 1:
+            raise ConfigurationError("max_connections must be at least 1")
+        if timeout_s is not None and timeout_s <= 0:
+            raise ConfigurationError("timeout_s must be positive (or None for the Judge's)")
+        self.model = model.strip()
+        self.name = f"openai:{self.model}"
+        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip(
+            "/"
+        )
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"base_url must start with http:// or https://, got {self.base_url!r} "
+                "(for vLLM: base_url='http://HOST:8000/v1')"
+            )
+        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        self._api_key = key or None
+        if self._api_key is None and self.base_url == DEFAULT_BASE_URL:
+            raise ConfigurationError(
+                "the OpenAI API needs a key: set OPENAI_API_KEY or pass api_key=; for a local "
+                "server (vLLM, Ollama, llama.cpp) pass base_url='http://HOST:PORT/v1'"
+            )
+        self.timeout_s = timeout_s
+        self.max_connections = max_connections
+        self.max_input_tokens = max_input_tokens
+        self.supports_logprobs = logprobs
+        self._headers = {"Content-Type": "application/json", **(headers or {})}
+        if self._api_key is not None:
+            self._headers["Authorization"] = f"Bearer {self._api_key}"
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __repr__(self) -> str:
+        return f"OpenAIBackend({self.model!r}, base_url={self.base_url!r})"
+
+    def cache_identity(self) -> dict[str, Any]:
+        """See :meth:`Backend.cache_identity`: the server matters, the key does not."""
+        return {**super().cache_identity(), "base_url": self.base_url}
+
+    # -- connections --------------------------------------------------------------------------
+
+    def _get_client(self) -> httpx.AsyncClient:
+        # An AsyncClient's connections belong to the loop that opened them: the sync API runs
+        # on a per-thread loop and users may call from their own, so keep one per loop.
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop or self._client.is_closed:
+            self._client = httpx.AsyncClient(
+                headers=self._headers,
+                limits=httpx.Limits(
+                    max_connections=self.max_connections,
+                    max_keepalive_connections=self.max_connections,
+                ),
+            )
+            self._loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the HTTP client of the current loop. Safe to call more than once."""
+        client, loop = self._client, self._loop
+        self._client, self._loop = None, None
+        if client is None or client.is_closed:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:  # pragma: no cover - aclose is always awaited
+            running = None
+        if loop is running or loop is None or loop.is_closed():
+            await client.aclose()
+        # A client of another, still-open loop cannot be closed from here: it is dropped.
+
+    # -- the call -------------------------------------------------------------------------------
+
+    def _payload(self, request: Request) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [dict(m) for m in request.messages],
+            "temperature": request.temperature,
+        }
+        if request.seed is not None:
+            body["seed"] = request.seed
+        if request.max_tokens is not None:
+            body["max_tokens"] = request.max_tokens
+        if request.response_format is not None:
+            body["response_format"] = request.response_format
+        if request.logprobs:
+            body["logprobs"] = True
+            body["top_logprobs"] = _TOP_LOGPROBS
+        return body
+
+    async def complete(self, request: Request) -> Response:
+        """POST one chat completion and read the answer, usage and log-probabilities.
+
+        Args:
+            request: What to send.
+
+        Returns:
+            The model's answer.
+
+        Raises:
+            BackendError: Every failure, mapped here in one place: 429 -> RateLimitError (with
+                ``retry_after``), 5xx and unreadable bodies -> ServerError, 401/403 ->
+                AuthenticationError, other 4xx -> BadRequestError, timeouts ->
+                BackendTimeoutError, transport failures -> BackendConnectionError.
+        """
+        url = f"{self.base_url}/chat/completions"
+        timeout = self.timeout_s if self.timeout_s is not None else request.timeout_s
+        try:
+            http = await self._get_client().post(url, json=self._payload(request), timeout=timeout)
+            if http.status_code >= 400:
+                raise http_error(
+                    http.status_code,
+                    self._error_message(http),
+                    retry_after=parse_retry_after(http.headers.get("retry-after")),
+                )
+            try:
+                data = http.json()
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise ServerError(
+                    f"{self.name}: the server answered HTTP {http.status_code} with a body that "
+                    f"is not JSON: {self._redact(http.text[:200])!r}",
+                    status_code=http.status_code,
+                ) from exc
+            return self._read(data)
+        except BackendError:
+            raise
+        except httpx.TimeoutException as exc:
+            raise BackendTimeoutError(
+                f"{self.name}: no answer from {self.base_url} within {timeout:g} s "
+                f"({type(exc).__name__}); raise timeout_s= if the model is slow"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise BackendConnectionError(
+                f"{self.name}: could not reach {self.base_url} ({type(exc).__name__}: "
+                f"{self._redact(str(exc))}); is the server running?"
+            ) from exc
+        except httpx.HTTPError as exc:  # decoding errors, redirect loops: transient or server-side
+            raise ServerError(
+                f"{self.name}: {type(exc).__name__}: {self._redact(str(exc))}"
+            ) from exc
+
+    def _read(self, data: Any) -> Response:
+        try:
+            choice = data["choices"][0]
+            message = choice["message"]
+        except (KeyError, IndexError, TypeError) as exc:
+            raise ServerError(
+                f"{self.name}: the response has no choices[0].message; got "
+                f"{self._redact(json.dumps(data)[:200])!r}"
+            ) from exc
+        content = message.get("content") if isinstance(message, dict) else None
+        if content is None and isinstance(message, dict):
+            content = message.get("refusal")  # OpenAI puts refusals here; the parser sees them
+        usage = data.get("usage") if isinstance(data, dict) else None
+        return Response(
+            text=content if isinstance(content, str) else "",
+            model=data.get("model") if isinstance(data.get("model"), str) else self.model,
+            usage=_usage(usage),
+            logprobs=_logprobs(choice.get("logprobs") if isinstance(choice, dict) else None),
+        )
+
+    def _error_message(self, http: httpx.Response) -> str:
+        """The server's own explanation (OpenAI, vLLM and Ollama shapes), without secrets."""
+        try:
+            body = http.json()
+        except ValueError:
+            body = None
+        message: Any = None
+        if isinstance(body, dict):
+            err = body.get("error")
+            if isinstance(err, dict):
+                message = err.get("message")
+            elif isinstance(err, str):  # Ollama, llama.cpp
+                message = err
+            if message is None:
+                message = body.get("message") or body.get("detail")  # older vLLM, FastAPI
+        if not message:
+            message = http.text or http.reason_phrase
+        text = self._redact(str(message))[:_MAX_MESSAGE_CHARS]
+        if http.status_code == 404:
+            text += (
+                f" (check the model name {self.model!r} against GET {self.base_url}/models, "
+                "and that base_url ends in /v1)"
+            )
+        return f"{self.name}: {text}"
+
+    def _redact(self, text: str) -> str:
+        if self._api_key and len(self._api_key) >= 4:
+            text = text.replace(self._api_key, "***")
+        return text
+
+
+def _usage(raw: Any) -> Usage | None:
+    if not isinstance(raw, dict):
+        return None
+    prompt, completion = raw.get("prompt_tokens"), raw.get("completion_tokens")
+    if not isinstance(prompt, int) and not isinstance(completion, int):
+        return None
+    return Usage(
+        prompt_tokens=prompt if isinstance(prompt, int) else 0,
+        completion_tokens=completion if isinstance(completion, int) else 0,
+    )
+
+
+def _logprobs(raw: Any) -> tuple[TokenLogprob, ...]:
+    """``choices[0].logprobs.content[*]`` as TokenLogprobs (empty when the server gave none)."""
+    content = raw.get("content") if isinstance(raw, dict) else None
+    if not isinstance(content, list):
+        return ()
+    tokens: list[TokenLogprob] = []
+    for item in content:
+        if not isinstance(item, dict) or not isinstance(item.get("token"), str):
+            return ()  # a malformed list cannot be aligned with the text: use none of it
+        top: dict[str, float] = {}
+        for alt in item.get("top_logprobs") or ():
+            if isinstance(alt, dict) and isinstance(alt.get("token"), str):
+                lp = _float(alt.get("logprob"))
+                if lp is None:
+                    continue
+                # Two token ids may decode to the same text: that text's probability is the sum.
+                seen = top.get(alt["token"])
+                top[alt["token"]] = lp if seen is None else math.log(math.exp(seen) + math.exp(lp))
+        logprob = _float(item.get("logprob"))
+        tokens.append(
+            TokenLogprob(
+                token=item["token"],
+                logprob=logprob if logprob is not None else float("-inf"),
+                top=top,
+            )
+        )
+    return tuple(tokens)
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
