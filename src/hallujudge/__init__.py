@@ -32,6 +32,8 @@ from ._errors import (
     RateLimitError,
     ServerError,
 )
+from ._cascade import Cascade
+from ._guard import Guard, GuardResult
 from ._judge import Judge
 from ._prompts import PromptStrategy, available_prompts, get_prompt, register_prompt
 from ._types import Example, Span, Usage, Verdict
@@ -45,12 +47,15 @@ __all__ = [
     "BackendError",
     "BackendTimeoutError",
     "BadRequestError",
+    "Cascade",
     "ConfigurationError",
     "DataError",
     "Example",
     "FakeBackend",
     "FineTuneError",
     "FunctionBackend",
+    "Guard",
+    "GuardResult",
     "HallucinationError",
     "HallujudgeError",
     "Judge",
