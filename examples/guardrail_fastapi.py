@@ -6,7 +6,8 @@ the example runs offline; swap in your LLM call) and passes every answer through
 
 Run the service:      uvicorn examples.guardrail_fastapi:app --port 8000   (pip install uvicorn)
 Run offline self-test: python examples/guardrail_fastapi.py --offline
-With an LLM judge:     MISTRAL_API_KEY=... python examples/guardrail_fastapi.py --judge mistral-small-latest
+With an LLM judge:     MISTRAL_API_KEY=... python examples/guardrail_fastapi.py \
+                           --judge mistral-small-latest
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from hallujudge import FunctionBackend, Judge, Request, Response  # noqa: E402
+from hallujudge import FunctionBackend, Judge, Request, Response
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "guardrail_fastapi.py"
 DOCUMENT = (
