@@ -340,6 +340,7 @@ def validate_records(
     job_type: JobType,
     limits: Limits | None = None,
     name: str = "train",
+    require_both_labels: bool = True,
 ) -> dict[str, int]:
     """Check fine-tuning records before upload; every error names the row.
 
@@ -353,6 +354,8 @@ def validate_records(
         job_type: ``completion`` or ``classifier``.
         limits: The limits to enforce (defaults: :class:`Limits`).
         name: What to call the data in messages (``train``, ``val`` or a file name).
+        require_both_labels: Refuse data with a single label (training data); with False
+            (validation data) a single label only warns.
 
     Returns:
         Records per label.
@@ -412,13 +415,13 @@ def validate_records(
             "(add data, or lower Limits.min_rows if you know the vendor accepts fewer)"
         )
     counts = Counter(_label_of(r, job_type) for r in records)
-    if len(counts) < 2:
+    if len(counts) < 2 and require_both_labels:
         (only,) = counts
         raise DataError(
             f"every one of the {rows} {name} rows has the answer {only!r}; a judge trained on "
             "one label learns nothing (check the labels: 1 = consistent, 0 = inconsistent)"
         )
-    rarest = min(counts.values()) / rows
+    rarest = min(counts.values()) / rows if len(counts) > 1 else 0.0
     if rarest < limits.min_label_share:
         warnings.warn(
             f"{name} labels are imbalanced ({dict(counts)}: the rarer is {rarest:.0%}); "
@@ -437,6 +440,7 @@ def prepare(
     strategy: PromptStrategy | None,
     limits: Limits | None = None,
     name: str = "train",
+    require_both_labels: bool = True,
 ) -> PreparedData:
     """Render, validate and serialise one data file.
 
@@ -447,12 +451,19 @@ def prepare(
         strategy: The prompt strategy for completion records.
         limits: Validation limits.
         name: ``train`` or ``val``.
+        require_both_labels: See :func:`validate_records`.
 
     Returns:
         The records, the JSONL bytes and their statistics.
     """
     records = build_records(examples, job_type=job_type, strategy=strategy, name=name)
-    validate_records(records, job_type=job_type, limits=limits, name=name)
+    validate_records(
+        records,
+        job_type=job_type,
+        limits=limits,
+        name=name,
+        require_both_labels=require_both_labels,
+    )
     payload = to_jsonl_bytes(records)
     counts = Counter(CLASSIFIER_LABELS[1 - e.label] for e in examples if e.label is not None)
     stats = DataStats(

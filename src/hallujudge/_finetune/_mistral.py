@@ -173,7 +173,8 @@ def job_failure_message(job: JobInfo) -> str:
         The newest message found in the events, prefixed with the status; or a sentence that
         says the server gave none.
     """
-    for event in sorted(job.events, key=lambda e: e.created_at, reverse=True):
+    # Newest first; reversed() first so events within the same second keep newest-first too.
+    for event in sorted(reversed(job.events), key=lambda e: e.created_at, reverse=True):
         data = event.data or {}
         for key in _MESSAGE_KEYS:
             value = data.get(key)

@@ -200,6 +200,7 @@ class FineTuner:
                 strategy=self._render,
                 limits=val_limits,
                 name="val",
+                require_both_labels=False,
             )
         return train_file, val_file
 
