@@ -1,0 +1,366 @@
+"""Weave instrumentation that costs nothing when nobody is tracing.
+
+:func:`traced` turns a function (sync or async) into a ``weave.op`` with a stable, readable name
+(``hallujudge.Judge.score``, ``hallujudge.backend.complete``, ``hallujudge.prompt.render``,
+``hallujudge.prompt.parse``, ``hallujudge.Evaluator.run``), but only while a Weave client is
+initialised. The check is two dictionary lookups per call: is ``weave`` already imported (we
+never import it here) and does its client getter return a client? Otherwise the function runs
+directly. So ``import hallujudge`` never imports Weave, and a user who never calls
+``weave.init(...)`` pays a few hundred nanoseconds per call.
+
+What a trace shows is chosen here, not by Weave's default capture of every argument: pairs,
+model, prompt ``name@version`` and scrubbed settings go in; verdicts (label, score, latency,
+token usage) come out. :func:`scrub` removes API keys and authorization headers by key name and
+by value (the keys found in the environment and on backend objects), so no secret reaches a
+trace even if it is passed under an unexpected name.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from ._types import Example, Verdict
+
+if TYPE_CHECKING:
+    from ._backends._base import Backend, Request, Response
+    from ._prompts import PromptStrategy
+
+__all__ = [
+    "REDACTED",
+    "is_tracing",
+    "parse",
+    "render",
+    "response_to_dict",
+    "scrub",
+    "traced",
+    "verdict_to_dict",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+REDACTED = "[redacted]"
+
+# The module that holds Weave's global client; present in sys.modules once weave is imported.
+_CLIENT_MODULE = "weave.trace.context.weave_client_context"
+
+# Key names whose values are secrets wherever they appear (settings, headers, options).
+_SECRET_KEY = re.compile(
+    r"(api[_-]?key|apikey|secret|token(?!s)|password|passwd|authorization|auth[_-]?header|"
+    r"bearer|credential|cookie|^key$)",
+    re.IGNORECASE,
+)
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
+_SECRET_ENV = ("MISTRAL_API_KEY", "OPENAI_API_KEY", "WANDB_API_KEY", "HF_TOKEN")
+
+
+def is_tracing() -> bool:
+    """Whether a Weave client is initialised in this process (cheap; never imports weave).
+
+    Returns:
+        True after ``weave.init(...)`` (and before ``weave.finish()``).
+    """
+    module = sys.modules.get(_CLIENT_MODULE)
+    return module is not None and module.get_weave_client() is not None
+
+
+def _known_secrets(extra: Iterable[object] = ()) -> list[str]:
+    values = [os.environ.get(name) for name in _SECRET_ENV]
+    values.extend(v for v in extra if isinstance(v, str))
+    # Short values would redact ordinary words; real keys are long.
+    return sorted({v for v in values if v and len(v) >= 8}, key=len, reverse=True)
+
+
+def backend_secrets(backend: object) -> list[str]:
+    """API keys a backend object holds, so they can be scrubbed by value.
+
+    Args:
+        backend: Any backend.
+
+    Returns:
+        The string values of attributes whose names look like keys.
+    """
+    found: list[str] = []
+    for name, value in getattr(backend, "__dict__", {}).items():
+        if isinstance(value, str) and _SECRET_KEY.search(name.lstrip("_")):
+            found.append(value)
+        elif isinstance(value, Mapping):  # e.g. prepared headers {"Authorization": "Bearer ..."}
+            found.extend(
+                v for k, v in value.items() if isinstance(k, str) and _SECRET_KEY.search(k)
+            )
+    # "Bearer <key>": the key alone must go too.
+    return [*found, *(v.split(None, 1)[1] for v in found if isinstance(v, str) and " " in v)]
+
+
+def scrub(value: Any, secrets: Sequence[str] | None = None) -> Any:
+    """Copy ``value`` with every secret replaced by ``[redacted]``.
+
+    Mapping entries whose key looks like a credential (``api_key``, ``Authorization``,
+    ``token``, ...) are redacted whatever their value; ``Bearer ...`` strings and any known key
+    value (from ``MISTRAL_API_KEY``, ``OPENAI_API_KEY``, ``WANDB_API_KEY``, ``HF_TOKEN`` and
+    ``secrets``) are redacted wherever they occur in text.
+
+    Args:
+        value: JSON-like data (dicts, lists, tuples, strings, numbers).
+        secrets: Extra secret values to remove.
+
+    Returns:
+        The scrubbed copy.
+    """
+    known = _known_secrets(secrets or ())
+    return _scrub(value, known)
+
+
+def _scrub(value: Any, known: Sequence[str]) -> Any:
+    if isinstance(value, str):
+        for secret in known:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", value)
+    if isinstance(value, Mapping):
+        return {
+            key: REDACTED
+            if isinstance(key, str) and _SECRET_KEY.search(key) and value[key] is not None
+            else _scrub(value[key], known)
+            for key in value
+        }
+    if isinstance(value, list | tuple):
+        return [_scrub(v, known) for v in value]
+    return value
+
+
+def verdict_to_dict(verdict: Verdict) -> dict[str, Any]:
+    """A verdict as plain JSON data for a trace (with ``hallucinated``, tokens, latency).
+
+    Args:
+        verdict: The verdict.
+
+    Returns:
+        A dict of the verdict's fields plus ``hallucinated``.
+    """
+    data = verdict.model_dump(mode="json")
+    data["hallucinated"] = verdict.hallucinated
+    if verdict.usage is not None:
+        data["usage"]["total_tokens"] = verdict.usage.total_tokens
+    return cast(dict[str, Any], scrub(data))
+
+
+def response_to_dict(response: Response) -> dict[str, Any]:
+    """A backend response as plain JSON data for a trace.
+
+    Args:
+        response: What the backend returned.
+
+    Returns:
+        Its text, model, usage, probability, reason and how many log-probabilities came back.
+    """
+    usage = response.usage
+    return cast(
+        dict[str, Any],
+        scrub(
+            {
+                "text": response.text,
+                "model": response.model,
+                "usage": None
+                if usage is None
+                else {
+                    "prompt_tokens": usage.prompt_tokens,
+                    "completion_tokens": usage.completion_tokens,
+                    "total_tokens": usage.total_tokens,
+                },
+                "p_consistent": response.p_consistent,
+                "reason": response.reason,
+                "logprobs": len(response.logprobs),
+            }
+        ),
+    )
+
+
+def _output_to_trace(value: Any) -> Any:
+    if isinstance(value, Verdict):
+        return verdict_to_dict(value)
+    if isinstance(value, Example):
+        return scrub(value.model_dump(mode="json"))
+    return scrub(value)
+
+
+def traced(
+    name: str,
+    *,
+    inputs: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    output: Callable[[Any], Any] | None = None,
+) -> Callable[[F], F]:
+    """Make a function a ``weave.op`` named ``name`` while a Weave client is initialised.
+
+    Without a client (weave not imported, or no ``weave.init``), the function is called
+    directly: the only cost is :func:`is_tracing`.
+
+    Args:
+        name: The op's stable name, e.g. ``hallujudge.Judge.score``.
+        inputs: Maps the call's bound arguments (by parameter name, ``self`` included) to what
+            the trace shows. The result is scrubbed of secrets. Default: every argument except
+            ``self``, scrubbed.
+        output: Maps the return value to what the trace shows (scrubbed). Default: verdicts
+            and examples as dicts, anything else scrubbed.
+
+    Returns:
+        A decorator that keeps the function's signature and sync/async nature.
+    """
+
+    def shown_inputs(bound: dict[str, Any]) -> dict[str, Any]:
+        if inputs is not None:
+            return cast(dict[str, Any], scrub(inputs(bound)))
+        return cast(
+            dict[str, Any],
+            scrub({k: _output_to_trace(v) for k, v in bound.items() if k not in ("self", "cls")}),
+        )
+
+    def shown_output(value: Any) -> Any:
+        return scrub(output(value)) if output is not None else _output_to_trace(value)
+
+    def decorate(fn: F) -> F:
+        ops: list[Callable[..., Any]] = []
+
+        def weave_op() -> Callable[..., Any]:
+            # Built on first traced call, so weave is imported only by code that traces.
+            if not ops:
+                import weave
+
+                ops.append(
+                    weave.op(
+                        fn,
+                        name=name,
+                        postprocess_inputs=shown_inputs,
+                        postprocess_output=shown_output,
+                        enable_code_capture=False,
+                    )
+                )
+            return ops[0]
+
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                if not is_tracing():
+                    return await fn(*args, **kwargs)
+                return await weave_op()(*args, **kwargs)
+
+            return cast(F, async_wrapper)
+
+        @functools.wraps(fn)
+        def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not is_tracing():
+                return fn(*args, **kwargs)
+            return weave_op()(*args, **kwargs)
+
+        return cast(F, sync_wrapper)
+
+    return decorate
+
+
+# -- the core's ops ------------------------------------------------------------------------
+
+
+def _render_inputs(bound: dict[str, Any]) -> dict[str, Any]:
+    strategy: PromptStrategy = bound["strategy"]
+    example: Example = bound["example"]
+    return {"prompt": strategy.id, "document": example.document, "summary": example.summary}
+
+
+@traced("hallujudge.prompt.render", inputs=_render_inputs, output=list)
+def render(strategy: PromptStrategy, example: Example) -> list[Any]:
+    """Render a pair into chat messages with ``strategy`` (a traced step).
+
+    Args:
+        strategy: The prompt strategy.
+        example: The pair.
+
+    Returns:
+        The messages.
+    """
+    return list(strategy.render(example))
+
+
+def _parse_inputs(bound: dict[str, Any]) -> dict[str, Any]:
+    strategy: PromptStrategy = bound["strategy"]
+    return {"prompt": strategy.id, "text": bound["text"]}
+
+
+@traced("hallujudge.prompt.parse", inputs=_parse_inputs)
+def parse(strategy: PromptStrategy, text: str) -> Verdict:
+    """Read a verdict from the model's answer with ``strategy`` (a traced step).
+
+    Args:
+        strategy: The prompt strategy.
+        text: The model's answer.
+
+    Returns:
+        The verdict (unscored with the reason if unreadable).
+    """
+    return strategy.parse(text)
+
+
+def _complete_inputs(bound: dict[str, Any]) -> dict[str, Any]:
+    backend: Backend = bound["backend"]
+    request: Request = bound["request"]
+    shown: dict[str, Any] = {
+        "backend": type(backend).__name__,
+        "model": backend.name,
+        "temperature": request.temperature,
+        "seed": request.seed,
+        "max_tokens": request.max_tokens,
+        "response_format": request.response_format,
+        "logprobs": request.logprobs,
+        "timeout_s": request.timeout_s,
+    }
+    if request.messages:
+        shown["messages"] = [dict(m) for m in request.messages]
+    else:  # scoring backends read the pair itself
+        shown["document"] = request.example.document
+        shown["summary"] = request.example.summary
+    return cast(dict[str, Any], scrub(shown, backend_secrets(backend)))
+
+
+@traced("hallujudge.backend.complete", inputs=_complete_inputs, output=response_to_dict)
+async def complete(backend: Backend, request: Request) -> Response:
+    """Make one backend call (a traced step; one per attempt).
+
+    Args:
+        backend: The backend.
+        request: What to send.
+
+    Returns:
+        The backend's response.
+    """
+    return await backend.complete(request)
+
+
+def judge_inputs(bound: dict[str, Any]) -> dict[str, Any]:
+    """What a ``hallujudge.Judge.score`` trace shows as inputs.
+
+    Args:
+        bound: The call's arguments: ``self`` (the Judge) and ``example``.
+
+    Returns:
+        Document, summary, model, prompt ``name@version``, scrubbed settings (and the
+        example's id and source when it has them).
+    """
+    judge = bound["self"]
+    example: Example = bound["example"]
+    shown: dict[str, Any] = {
+        "document": example.document,
+        "summary": example.summary,
+        "model": judge.model,
+        "prompt": judge.prompt,
+        "settings": judge.settings(),
+    }
+    if example.id is not None:
+        shown["example_id"] = example.id
+    if example.source is not None:
+        shown["source"] = example.source
+    return cast(dict[str, Any], scrub(shown, backend_secrets(judge.backend)))
