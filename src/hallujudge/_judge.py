@@ -17,6 +17,7 @@ from tenacity import (
     stop_before_delay,
 )
 
+from . import _tracing
 from ._backends._base import Backend, Request, Response
 from ._backends._resolver import resolve_backend
 from ._chunking import CHARS_PER_TOKEN, estimate_tokens, split_windows
@@ -233,6 +234,7 @@ class Judge:
         _check_text("summary", summary)
         return await self.ajudge(Example(document=document, summary=summary))
 
+    @_tracing.traced("hallujudge.Judge.score", inputs=_tracing.judge_inputs)
     async def ajudge(self, example: Example) -> Verdict:
         """Judge one :class:`Example` (the core every other method goes through)."""
         started = time.perf_counter()
@@ -324,7 +326,7 @@ class Judge:
 
     async def _judge_once(self, example: Example, seed: int | None) -> Verdict:
         strategy = self.strategy
-        messages = tuple(strategy.render(example)) if self.backend.uses_prompt else ()
+        messages = tuple(_tracing.render(strategy, example)) if self.backend.uses_prompt else ()
         request = Request(
             example=example,
             messages=messages,
@@ -373,7 +375,7 @@ class Judge:
     def _read(self, response: Response) -> Verdict:
         score = response.p_consistent
         if self.backend.uses_prompt or score is None:
-            verdict = self.strategy.parse(response.text)
+            verdict = _tracing.parse(self.strategy, response.text)
             if score is None and response.logprobs and verdict.scored:
                 score = self.strategy.score_from_logprobs(response.text, response.logprobs)
         else:  # a scoring backend (local model, classifier) answers with a probability
@@ -405,7 +407,7 @@ class Judge:
                     await self._limiter.acquire()
                 try:
                     async with asyncio.timeout(self.timeout_s):
-                        return await self.backend.complete(request)
+                        return await _tracing.complete(self.backend, request)
                 except TimeoutError as exc:
                     raise BackendTimeoutError(
                         f"no answer within {self.timeout_s:g} s (raise timeout_s= if the model "
