@@ -69,7 +69,7 @@ class _Progress:
             parts.append(job.fine_tuned_model)
         line = " · ".join(parts)
         if self._console is not None:
-            self._console.print(f"[bold]fine-tune[/bold] {line}")
+            self._console.print(f"[bold]fine-tune[/bold] {line}", soft_wrap=True)
         else:
             print(f"fine-tune {line}", file=sys.stderr, flush=True)
 
@@ -357,6 +357,7 @@ class FineTuneJob:
             judge = Judge(f"mistral-classifier:{info.fine_tuned_model}", **options)
         else:
             options.setdefault("prompt", self._prompt or "fine-tune")
-            judge = Judge(info.fine_tuned_model, **options)
+            model = info.fine_tuned_model
+            judge = Judge(model if model.startswith("ft:") else f"mistral:{model}", **options)
         judge.lineage = self.lineage
         return judge

@@ -4,10 +4,11 @@ The ``mistralai`` SDK dropped its jobs API in 2.5.2 while the REST endpoints sta
 ``/v1/fine_tuning/jobs`` (create, dry run, get, list, start, cancel) is called here with ``httpx``,
 following ``openapi.yaml``. Uploads use the SDK's ``files.upload`` (purpose ``fine-tune``).
 
-Every HTTP failure is mapped into the hallujudge error tree in :func:`_map_http` and
-:func:`_map_sdk`. Transient failures (429, 5xx, timeouts, dropped connections) are retried with
-tenacity, honouring ``Retry-After``; creating a job is retried only after a 429, which the server
-sends before doing anything. API keys are never logged, put in messages, or shown in ``repr``.
+Every HTTP failure is mapped into the hallujudge error tree: jobs calls in :func:`_map_http`,
+uploads by the Mistral backend's ``map_mistral_error``. Transient failures (429, 5xx, timeouts,
+dropped connections) are retried with tenacity, honouring ``Retry-After``; creating a job is
+retried only after a 429, which the server sends before doing anything. API keys are never
+logged, put in messages, or shown in ``repr``.
 """
 
 from __future__ import annotations
@@ -253,20 +254,6 @@ def _map_http(exc: Exception, what: str) -> BackendError:
     return BackendConnectionError(f"{what}: could not reach the Mistral API ({type(exc).__name__})")
 
 
-def _map_sdk(exc: Exception, what: str) -> BackendError:
-    status = getattr(exc, "status_code", None)
-    if isinstance(status, int):
-        headers = getattr(exc, "headers", None) or {}
-        body = str(getattr(exc, "body", "") or "")[:500]
-        return http_error(
-            status, f"{what}: {body}", retry_after=parse_retry_after(headers.get("retry-after"))
-        )
-    name = type(exc).__name__
-    if "Timeout" in name:
-        return BackendTimeoutError(f"{what}: the Mistral API did not answer in time")
-    return BackendConnectionError(f"{what}: could not reach the Mistral API ({name}: {exc})")
-
-
 class MistralJobsClient:
     """A small client for Mistral's fine-tuning jobs and file uploads.
 
@@ -393,6 +380,8 @@ class MistralJobsClient:
         """
         try:
             from mistralai.client import Mistral
+
+            from .._backends._mistral import map_mistral_error
         except ImportError as exc:
             raise ConfigurationError(
                 "uploading fine-tuning files needs the Mistral SDK: pip install "
@@ -412,7 +401,10 @@ class MistralJobsClient:
                         purpose="fine-tune",
                     )
             except Exception as exc:  # the SDK's own httpx fork and error classes
-                raise _map_sdk(exc, f"upload {filename}") from exc
+                error = map_mistral_error(exc, secret=self._api_key)
+                if error is None:
+                    raise
+                raise error from exc
             return str(uploaded.id)
 
         return await self._retrying(once)
