@@ -259,11 +259,11 @@ class FakeOpenAIServer:
     def start(self) -> FakeOpenAIServer:
         """Bind a free port and serve in a daemon thread."""
         handler = type("Handler", (_Handler,), {"fake": self})
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
-        server.block_on_close = False  # slow handlers must not hold up the test's teardown
+        server = _Server(("127.0.0.1", 0), handler)
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         self.url = f"http://127.0.0.1:{server.server_address[1]}"
         return self
@@ -414,6 +414,12 @@ def _token_logprobs(pieces: list[str], reply: Reply, top_n: int) -> list[dict[st
             }
         )
     return out
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # slow handlers must not hold up the test's teardown
+    request_queue_size = 256  # many clients connect at once; a backlog of 5 drops SYNs
 
 
 class _Handler(BaseHTTPRequestHandler):
