@@ -62,9 +62,21 @@ def fake() -> Iterator[FakeOpenAIServer]:
         yield server
 
 
+_OPEN: list[Judge] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_judges() -> Iterator[None]:
+    yield
+    while _OPEN:  # the sync API's connections live on this thread's loop: close them there
+        _OPEN.pop().close()
+
+
 def make_judge(fake: FakeOpenAIServer, **options: Any) -> Judge:
     options.setdefault("max_wait_s", 0.05)  # fast retries; the Retry-After test raises it
-    return Judge(f"openai:{MODEL}", base_url=fake.url + "/v1", **options)
+    judge = Judge(f"openai:{MODEL}", base_url=fake.url + "/v1", **options)
+    _OPEN.append(judge)
+    return judge
 
 
 def request_for(text: str = SUMMARY, **fields: Any) -> Request:
@@ -209,7 +221,9 @@ def test_base_url_and_key_from_the_environment(
     fake.api_key = SECRET
     monkeypatch.setenv("OPENAI_BASE_URL", fake.url + "/v1/")  # a trailing slash is fine
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    verdict = Judge(f"openai:{MODEL}").score(DOC, SUMMARY)
+    judge = Judge(f"openai:{MODEL}")
+    _OPEN.append(judge)
+    verdict = judge.score(DOC, SUMMARY)
     assert verdict.scored, verdict.error
     assert fake.chat_requests[0].headers["authorization"] == f"Bearer {SECRET}"
 
@@ -492,13 +506,25 @@ def test_many_requests_in_flight_are_not_queued_by_the_pool() -> None:
 
 def test_one_judge_works_across_event_loops(fake: FakeOpenAIServer) -> None:
     judge = make_judge(fake)
+
+    async def in_own_loop() -> bool:
+        verdict = await judge.ascore(DOC, SUMMARY)
+        await judge.aclose()  # closes this loop's connections only
+        return verdict.scored
+
     assert judge.score(DOC, SUMMARY).scored  # the per-thread loop of the sync API
-    assert asyncio.run(judge.ascore(DOC, SUMMARY)).scored  # a user's own loop
-    assert asyncio.run(judge.ascore(DOC, SUMMARY)).scored  # another one
+    assert asyncio.run(in_own_loop())  # a user's own loop
+    assert asyncio.run(in_own_loop())  # another one
     assert judge.score(DOC, SUMMARY).scored  # back on the sync loop
     judge.close()
     judge.close()  # idempotent
-    assert len(fake.chat_requests) == 4
+    assert judge.score(DOC, SUMMARY).scored  # usable again after close
+    judge.close()
+    peers = [r.peer for r in fake.chat_requests]
+    assert len(peers) == 5
+    assert peers[0] == peers[3]  # the sync loop kept its pooled connection across the others
+    assert len({peers[0], peers[1], peers[2]}) == 3
+    assert peers[4] != peers[0]  # close() really closed it
 
 
 async def test_async_use_and_aclose(fake: FakeOpenAIServer) -> None:
@@ -521,7 +547,9 @@ def test_sync_call_inside_a_running_loop_says_to_await(fake: FakeOpenAIServer) -
 def test_max_input_tokens_chunks_long_documents(fake: FakeOpenAIServer) -> None:
     backend = OpenAIBackend(MODEL, base_url=fake.url + "/v1", max_input_tokens=700)
     long_doc = " ".join(f"Sentence {i} says the library closes in March." for i in range(120))
-    verdict = Judge(backend).score(long_doc, SUMMARY)
+    judge = Judge(backend)
+    _OPEN.append(judge)
+    verdict = judge.score(long_doc, SUMMARY)
     assert verdict.scored, verdict.error
     assert verdict.meta["chunks"] > 1
     assert len(fake.chat_requests) == verdict.meta["chunks"]

@@ -144,6 +144,8 @@ class RecordedRequest:
     headers: dict[str, str]
     body: Any
     violations: list[str] = field(default_factory=list)
+    peer: tuple[str, int] = ("", 0)
+    """The client's address: the same port means the same (kept-alive) connection."""
 
 
 def check_chat_request(body: Any, headers: dict[str, str]) -> list[str]:
@@ -487,7 +489,7 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.fake
         headers = {k.lower(): v for k, v in self.headers.items()}
         body = self._read_body()
-        record = RecordedRequest("POST", self.path, headers, body)
+        record = RecordedRequest("POST", self.path, headers, body, peer=self.client_address[:2])
         fake.requests.append(record)
         if self.path != "/v1/chat/completions":
             self._error(404, f"Not Found: {self.path}", "NotFoundError")

@@ -110,8 +110,7 @@ class OpenAIBackend(Backend):
         self._headers = {"Content-Type": "application/json", **(headers or {})}
         if self._api_key is not None:
             self._headers["Authorization"] = f"Bearer {self._api_key}"
-        self._client: httpx.AsyncClient | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
 
     def __repr__(self) -> str:
         return f"OpenAIBackend({self.model!r}, base_url={self.base_url!r})"
@@ -123,33 +122,35 @@ class OpenAIBackend(Backend):
     # -- connections --------------------------------------------------------------------------
 
     def _get_client(self) -> httpx.AsyncClient:
-        # An AsyncClient's connections belong to the loop that opened them: the sync API runs
-        # on a per-thread loop and users may call from their own, so keep one per loop.
+        # An AsyncClient's connections belong to the loop that opened them. The sync API runs on
+        # one long-lived loop per thread and users may call from their own loops, so keep one
+        # client per loop: going back and forth reuses each loop's pool instead of leaking it.
         loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop or self._client.is_closed:
-            self._client = httpx.AsyncClient(
+        client = self._clients.get(loop)
+        if client is None or client.is_closed:
+            for old in [old for old in list(self._clients) if old.is_closed()]:
+                self._clients.pop(old, None)  # its loop is gone: nothing can use or close it
+            client = httpx.AsyncClient(
                 headers=self._headers,
                 limits=httpx.Limits(
                     max_connections=self.max_connections,
                     max_keepalive_connections=self.max_connections,
                 ),
             )
-            self._loop = loop
-        return self._client
+            self._clients[loop] = client
+        return client
 
     async def aclose(self) -> None:
-        """Close the HTTP client of the current loop. Safe to call more than once."""
-        client, loop = self._client, self._loop
-        self._client, self._loop = None, None
-        if client is None or client.is_closed:
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:  # pragma: no cover - aclose is always awaited
-            running = None
-        if loop is running or loop is None or loop.is_closed():
+        """Close the HTTP connections opened on the current event loop. Safe to call twice.
+
+        Each loop has its own connections; close them from the loop that used them (the sync
+        ``Judge.close()`` closes the ones of the sync API).
+        """
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        for old in [old for old in list(self._clients) if old.is_closed()]:
+            self._clients.pop(old, None)
+        if client is not None and not client.is_closed:
             await client.aclose()
-        # A client of another, still-open loop cannot be closed from here: it is dropped.
 
     # -- the call -------------------------------------------------------------------------------
 
