@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import random
 import re
+import socket
 import tempfile
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -160,7 +163,7 @@ class Dataset(Sequence[Example]):
         """
         rows: list[Example] = []
         for i, item in enumerate(examples):
-            where = f"item {i} of {name!r}"
+            where = f"row {i} of {name!r}"
             if isinstance(item, Example):
                 rows.append(item)
             elif isinstance(item, tuple) and len(item) in (2, 3):
@@ -462,11 +465,11 @@ class Dataset(Sequence[Example]):
         known = _HUB_FORMATS.get(name.lower())
         split = split or (known[0] if known else "train")
         datasets = optional_import("datasets")
+        _check_hub_reachable(datasets, name)
         try:
             hf = datasets.load_dataset(name, config, split=split)
         except Exception as exc:  # network, offline mode, missing repo or split: all one story
-            offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes")
-            why = " (HF_HUB_OFFLINE is set)" if offline else ""
+            why = " (HF_HUB_OFFLINE is set)" if _hub_offline(datasets) else ""
             raise DataError(
                 f"could not load {name!r} split {split!r} from the Hugging Face hub{why}: "
                 f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}. "
@@ -811,6 +814,38 @@ def _explicit(**given: str | None) -> dict[str, str | None]:
         "source": "source",
     }
     return {k: v for k, v in given.items() if v != defaults[k]}
+
+
+def _hub_offline(datasets: Any) -> bool:
+    # What `datasets` itself will do: it reads HF_HUB_OFFLINE once, at import.
+    return bool(getattr(getattr(datasets, "config", None), "HF_HUB_OFFLINE", False))
+
+
+def _check_hub_reachable(datasets: Any, name: str, timeout: float = 3.0) -> None:
+    # Without network, `datasets` retries for ~25 s before giving up: probe the endpoint once
+    # (DNS + TCP, bounded) and fail at once instead. In offline mode `datasets` itself answers
+    # fast (from its cache or with an error), so no probe is needed.
+    if _hub_offline(datasets):
+        return
+    endpoint = urllib.parse.urlsplit(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    host = endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+
+    def connect() -> None:
+        socket.create_connection((host, port), timeout=timeout).close()
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        pool.submit(connect).result(timeout=timeout)
+    except Exception as exc:  # DNS failure, refused, timed out: all mean "no hub"
+        raise DataError(
+            f"cannot load {name!r}: the Hugging Face hub at {host}:{port} is unreachable "
+            f"({type(exc).__name__}: {exc or 'timed out'}). Loading from the hub needs network "
+            "access; set HF_HUB_OFFLINE=1 to use a copy already in the datasets cache, or "
+            "download the data and use Dataset.load('path/to/file.jsonl')."
+        ) from exc
+    finally:
+        pool.shutdown(wait=False)  # a hung DNS lookup must not block the caller
 
 
 def _name_of(path: str | os.PathLike[str]) -> str:
