@@ -1,0 +1,387 @@
+"""FineTuner end to end against the local fake Mistral API (real SDK for uploads, httpx for jobs).
+
+Every request the library sends is validated against ``../shared/mistral/openapi.yaml`` by the
+fake; the fixture fails the test if any request broke the spec.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fakes.mistral_server import (
+    INCONSISTENT_MARKER,
+    MistralFakeServer,
+    rate_limited,
+    server_error,
+)
+from hallujudge._errors import (
+    BackendTimeoutError,
+    BadRequestError,
+    ConfigurationError,
+    FineTuneError,
+)
+from hallujudge._finetune import FineTuner, Lineage, judge_from_job
+from hallujudge._finetune._data import CLASSIFIER_LABELS, CLASSIFIER_TARGET
+from hallujudge._judge import Judge
+from hallujudge._types import Example
+
+API_KEY = "test-mistral-key-0123456789"
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[MistralFakeServer]:
+    with MistralFakeServer(api_key=API_KEY) as fake:
+        monkeypatch.setenv("MISTRAL_SERVER_URL", fake.url)
+        monkeypatch.setenv("MISTRAL_API_KEY", API_KEY)
+        yield fake
+        assert fake.validation_errors == [], "a request broke the OpenAPI spec"
+        assert fake.response_errors == []
+
+
+def pairs(n_docs: int = 12) -> list[Example]:
+    """Two summaries per document; the fake judges the marked ones inconsistent."""
+    rows: list[Example] = []
+    for d in range(n_docs):
+        doc = f"Report {d}: the museum in town {d} reopened after {d + 2} years of repairs."
+        rows.append(Example(document=doc, summary=f"Museum {d} reopened.", label=1))
+        rows.append(
+            Example(document=doc, summary=f"Museum {d} closed {INCONSISTENT_MARKER}.", label=0)
+        )
+    return rows
+
+
+def tuner(**options: object) -> FineTuner:
+    return FineTuner("mistral:open-mistral-7b", max_wait_s=0.05, **options)  # type: ignore[arg-type]
+
+
+def uploaded_lines(server: MistralFakeServer, file_id: str) -> list[dict[str, object]]:
+    content: bytes = server.files[file_id]["content"]
+    return [json.loads(line) for line in content.decode().splitlines()]
+
+
+# -- estimate, create, wait, judge -----------------------------------------------------------------
+
+
+def test_estimate_is_a_dry_run_after_upload(server: MistralFakeServer) -> None:
+    ft = tuner()
+    estimate = ft.estimate(pairs(), training_steps=4, learning_rate=2e-5)
+    dry = server.requests_to("/v1/fine_tuning/jobs")
+    assert len(dry) == 1
+    assert dry[0].query == {"dry_run": ["true"]}
+    assert dry[0].body["hyperparameters"] == {"learning_rate": 2e-5, "training_steps": 4}
+    assert estimate.training_steps == 4
+    assert estimate.train_tokens == 4 * estimate.train_tokens_per_step
+    assert estimate.data_tokens and estimate.data_tokens > 0
+    assert estimate.cost is not None and estimate.cost_currency == "EUR"
+    assert estimate.expected_duration_seconds == 48
+    assert (estimate.train_rows, estimate.val_rows) == (22, 2)  # 1 of 12 documents held out
+    assert "4 steps" in estimate.summary()
+    uploads = server.requests_to("/v1/files")
+    assert [u.body["purpose"] for u in uploads] == ["fine-tune", "fine-tune"]
+    assert not server.jobs  # a dry run creates nothing
+
+
+def test_create_wait_judge_evaluate(server: MistralFakeServer, tmp_path: Path) -> None:
+    ft = tuner()
+    train = pairs()
+    ft.estimate(train, training_steps=3)
+    job = ft.create(train, training_steps=3, suffix="hallu")
+    assert len(server.requests_to("/v1/files")) == 2  # the estimate's uploads are reused
+    created = server.requests_to("/v1/fine_tuning/jobs")[-1]
+    assert created.query == {}
+    body = created.body
+    assert body["model"] == "open-mistral-7b"
+    assert body["job_type"] == "completion"
+    assert body["suffix"] == "hallu"
+    assert body["auto_start"] is True
+    assert "classifier_targets" not in body
+    assert job.status == "QUEUED"
+
+    job.wait(timeout=30, poll=0.01, progress=False)
+    assert job.status == "SUCCESS"
+    assert job.fine_tuned_model is not None
+    assert job.fine_tuned_model.startswith("ft:open-mistral-7b:hallu:")
+    assert [e.data["status"] for e in job.events if e.data] == [
+        "QUEUED", "VALIDATING", "VALIDATED", "RUNNING", "SUCCESS",
+    ]  # fmt: skip
+
+    # The uploaded training file is exactly what the fine-tuned judge sends at inference.
+    lineage = job.lineage
+    train_lines = uploaded_lines(server, lineage["train"]["file_id"])
+    judge = job.judge()
+    assert judge.model == f"mistral:{job.fine_tuned_model}"
+    assert judge.prompt == "fine-tune@1"
+    assert judge.lineage == lineage
+    val_lines = uploaded_lines(server, lineage["val"]["file_id"])
+    held_out = {_canon(line) for line in val_lines}
+    examples = [e for e in train if _canon(_record(e)) not in held_out]
+    assert len(examples) == len(train_lines)
+    verdicts = judge.score_many(examples[:6])
+    chats = server.chat_requests
+    assert len(chats) == 6
+    sent = {_canon(c.body["messages"]) for c in chats}
+    trained = {_canon(line["messages"][:-1]) for line in train_lines}  # type: ignore[index]
+    assert sent <= trained
+    assert all(c.body["model"] == job.fine_tuned_model for c in chats)
+    # Evaluate: the fake answers by the marker, so the judge matches the labels.
+    assert [v.label for v in verdicts] == [
+        "consistent" if e.label == 1 else "inconsistent" for e in examples[:6]
+    ]
+
+    # Lineage: hashes and sizes of both files, prompt, hyperparameters, metrics; round-trips.
+    assert lineage["prompt"] == "fine-tune@1"
+    assert lineage["fine_tuned_model"] == job.fine_tuned_model
+    assert lineage["train"]["rows"] == len(train_lines)
+    assert lineage["train"]["bytes"] == len(server.files[lineage["train"]["file_id"]]["content"])
+    assert lineage["hyperparameters"]["training_steps"] == 3
+    assert lineage["metrics"]["valid_loss"] == pytest.approx(0.25)
+    path = job.save_lineage(tmp_path / "lineage.json")
+    assert Lineage.from_json(path).to_dict() == lineage
+
+
+def _canon(value: object) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _record(example: Example) -> dict[str, object]:
+    from hallujudge._finetune._data import build_records
+    from hallujudge._prompts import get_prompt
+
+    return build_records([example], job_type="completion", strategy=get_prompt("fine-tune"))[0]
+
+
+def test_dataset_hash_is_kept_when_validation_is_given(server: MistralFakeServer) -> None:
+    dataset_mod = pytest.importorskip("hallujudge._dataset")
+    train = dataset_mod.Dataset(pairs(12))
+    val = dataset_mod.Dataset(pairs(14)[24:])
+    job = tuner().create(train, val, epochs=2.0)
+    assert job.lineage["train"]["content_hash"] == train.content_hash()
+    assert job.lineage["val"]["content_hash"] == val.content_hash()
+    assert server.requests_to("/v1/fine_tuning/jobs")[-1].body["hyperparameters"]["epochs"] == 2
+
+
+async def test_async_api_and_get_job_resume(server: MistralFakeServer) -> None:
+    ft = tuner(val_size=0.0)
+    job = await ft.acreate(pairs(), training_steps=2)
+    assert server.requests_to("/v1/fine_tuning/jobs")[-1].body.get("validation_files") is None
+    again = await FineTuner.aget_job(job.id)  # as another process would
+    assert again.id == job.id
+    await again.await_done(timeout=30, poll=0.01, progress=False)
+    assert again.status == "SUCCESS"
+    judge = again.judge()
+    assert judge.prompt == "fine-tune@1"
+    assert judge.lineage["job_id"] == job.id
+    verdict = await judge.ascore("The museum reopened.", f"It closed {INCONSISTENT_MARKER}.")
+    assert verdict.label == "inconsistent"
+
+
+def test_judge_from_job_uses_the_saved_lineage(server: MistralFakeServer, tmp_path: Path) -> None:
+    job = tuner().create(pairs(), training_steps=2)
+    path = job.save_lineage(tmp_path / "lineage.json")
+    job.wait(poll=0.01, progress=False)
+    judge = judge_from_job(job.id, lineage=path)
+    assert isinstance(judge, Judge)
+    assert judge.lineage["train"]["content_hash"] == job.lineage["train"]["content_hash"]
+    assert judge.lineage["fine_tuned_model"] == job.fine_tuned_model
+    assert judge.score("A museum reopened.", "A museum reopened.").label == "consistent"
+
+
+def test_judge_before_success_says_to_wait(server: MistralFakeServer) -> None:
+    job = tuner().create(pairs(), training_steps=2)
+    with pytest.raises(FineTuneError, match=r"is QUEUED, not finished: call job\.wait\(\)"):
+        job.judge()
+
+
+def test_auto_start_false_waits_for_start(server: MistralFakeServer) -> None:
+    job = tuner().create(pairs(), training_steps=2, auto_start=False)
+    assert server.requests_to("/v1/fine_tuning/jobs")[-1].body["auto_start"] is False
+    with pytest.raises(ConfigurationError, match=r"validated and waits to be started"):
+        job.wait(poll=0.01, progress=False)
+    assert job.status == "VALIDATED"
+    job.start()
+    assert job.status == "STARTED"
+    job.wait(poll=0.01, progress=False)
+    assert job.status == "SUCCESS"
+
+
+# -- failures --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["FAILED", "FAILED_VALIDATION"])
+def test_failed_job_raises_with_the_jobs_own_message(
+    server: MistralFakeServer, status: str
+) -> None:
+    server.fail_next_job(status, "loss became NaN at step 3")
+    job = tuner().create(pairs(), training_steps=5)
+    with pytest.raises(FineTuneError, match=f"{status}: loss became NaN at step 3") as info:
+        job.wait(poll=0.01, progress=False)
+    assert info.value.job_id == job.id
+    assert info.value.status == status
+    with pytest.raises(FineTuneError, match="loss became NaN"):
+        job.judge()
+
+
+def test_cancelled_job_raises(server: MistralFakeServer) -> None:
+    job = tuner().create(pairs(), training_steps=5)
+    job.cancel()
+    assert job.status == "CANCELLATION_REQUESTED"
+    assert server.requests_to(f"/v1/fine_tuning/jobs/{job.id}/cancel")
+    with pytest.raises(FineTuneError, match=f"job {job.id} CANCELLED") as info:
+        job.wait(poll=0.01, progress=False)
+    assert info.value.status == "CANCELLED"
+
+
+def test_polling_survives_503_and_429(server: MistralFakeServer) -> None:
+    job = tuner().create(pairs(), training_steps=2)
+    server.enqueue(
+        server_error(503), rate_limited(retry_after=0.01), server_error(500),
+        path=f"/v1/fine_tuning/jobs/{job.id}",
+    )  # fmt: skip
+    job.wait(timeout=30, poll=0.01, progress=False)
+    assert job.status == "SUCCESS"
+    gets = server.requests_to(f"/v1/fine_tuning/jobs/{job.id}", method="GET")
+    assert len(gets) == 4 + 3  # four status steps plus the three transient failures
+
+
+def test_upload_retries_a_rate_limit(server: MistralFakeServer) -> None:
+    server.enqueue(rate_limited(retry_after=0.01), path="/v1/files")
+    job = tuner(val_size=0.0).create(pairs(), training_steps=2)
+    assert len(server.requests_to("/v1/files")) == 2
+    assert server.jobs[job.id]["training_files"] == job.info.training_files
+
+
+def test_create_is_not_retried_after_a_server_error(server: MistralFakeServer) -> None:
+    server.enqueue(server_error(500), path="/v1/fine_tuning/jobs")
+    with pytest.raises(Exception, match="HTTP 500"):
+        tuner(val_size=0.0).create(pairs(), training_steps=2)
+    assert not server.jobs  # nothing was created twice behind the user's back
+
+
+def test_wait_times_out_while_the_api_keeps_failing(server: MistralFakeServer) -> None:
+    job = FineTuner("mistral:open-mistral-7b", max_wait_s=0.01, max_attempts=1).create(
+        pairs(), training_steps=2
+    )
+    server.enqueue(*[server_error(503)] * 200, path=f"/v1/fine_tuning/jobs/{job.id}")
+    with pytest.raises(BackendTimeoutError, match=r"still QUEUED after 0\.3 s; it keeps running"):
+        job.wait(timeout=0.3, poll=0.02, progress=False)
+
+
+def test_unknown_job_is_a_clear_error(server: MistralFakeServer) -> None:
+    with pytest.raises(BadRequestError, match=r"HTTP 404.*not found"):
+        FineTuner.get_job("00000000-0000-4000-8000-000000000000")
+
+
+def test_wrong_key_is_an_authentication_error(server: MistralFakeServer) -> None:
+    from hallujudge._errors import AuthenticationError
+
+    ft = FineTuner("mistral:open-mistral-7b", api_key="wrong-key", max_wait_s=0.01)
+    with pytest.raises(AuthenticationError) as info:
+        ft.create(pairs(), training_steps=2)
+    assert "wrong-key" not in str(info.value)
+
+
+def test_invalid_data_is_refused_before_any_upload(server: MistralFakeServer) -> None:
+    rows = pairs()
+    rows.append(rows[3])
+    with pytest.raises(Exception, match=r"duplicates row 3"):
+        tuner(val_size=0.0).create(rows, training_steps=2)
+    assert server.requests == []
+
+
+def test_bad_hyperparameters(server: MistralFakeServer) -> None:
+    with pytest.raises(ConfigurationError, match="not both"):
+        tuner().create(pairs(), training_steps=2, epochs=1.0)
+    with pytest.raises(ConfigurationError, match="suffix must have 1 to 18"):
+        tuner().create(pairs(), suffix="x" * 19)
+    assert server.requests == []
+
+
+# -- Weights & Biases ------------------------------------------------------------------------------
+
+
+def test_wandb_integration_key_never_logged(
+    server: MistralFakeServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "w" * 32 + "SECRETKY"
+    monkeypatch.setenv("WANDB_API_KEY", secret)
+    monkeypatch.setenv("WANDB_PROJECT", "hallu-judges")
+    with caplog.at_level(logging.DEBUG, logger="hallujudge"):
+        job = tuner().create(pairs(), training_steps=2, wandb_project=True, wandb_run_name="r1")
+        job.wait(poll=0.01, progress=False)
+    sent = server.requests_to("/v1/fine_tuning/jobs")[-1].body["integrations"]
+    assert sent == [
+        {"type": "wandb", "project": "hallu-judges", "api_key": secret, "run_name": "r1"}
+    ]
+    assert "hallu-judges" in caplog.text  # the payload was logged ...
+    assert secret not in caplog.text  # ... without the key
+    assert secret not in repr(job) and secret not in json.dumps(job.lineage)
+    assert job.info.integrations and job.info.integrations[0]["project"] == "hallu-judges"
+
+
+# -- classifier fine-tunes -------------------------------------------------------------------------
+
+
+def test_classifier_fine_tune_scores_through_classifications(server: MistralFakeServer) -> None:
+    from hallujudge._backends import _mistral as backend_module
+
+    assert (CLASSIFIER_TARGET, CLASSIFIER_LABELS) == (
+        backend_module.CLASSIFIER_TARGET,
+        backend_module.CLASSIFIER_LABELS,
+    )
+    ft = FineTuner("mistral-classifier:ministral-3b-latest", max_wait_s=0.05)
+    assert ft.prompt is None
+    train = pairs()
+    job = ft.create(train, training_steps=2)
+    body = server.requests_to("/v1/fine_tuning/jobs")[-1].body
+    assert body["job_type"] == "classifier"
+    assert body["classifier_targets"] == [
+        {
+            "name": "consistency",
+            "labels": ["consistent", "inconsistent"],
+            "weight": 1.0,
+            "loss_function": "single_class",
+        }
+    ]
+    # Training rows carry exactly the text the classifier backend sends at inference.
+    lines = uploaded_lines(server, job.lineage["train"]["file_id"])
+    lines += uploaded_lines(server, job.lineage["val"]["file_id"])
+    expected = {
+        backend_module.classifier_input(e): CLASSIFIER_LABELS[1 - (e.label or 0)] for e in train
+    }
+    assert {line["text"]: line["labels"]["consistency"] for line in lines} == expected  # type: ignore[index]
+    job.wait(poll=0.01, progress=False)
+    judge = job.judge()
+    assert judge.model == f"mistral-classifier:{job.fine_tuned_model}"
+    assert judge.lineage["job_type"] == "classifier"
+    verdicts = judge.score_many(train[:4])
+    classify = server.requests_to("/v1/classifications")
+    assert len(classify) == 4
+    assert not server.chat_requests
+    sent = sorted(json.dumps(r.body["input"]) for r in classify)  # concurrent: any order
+    assert sent == sorted(json.dumps([backend_module.classifier_input(e)]) for e in train[:4])
+    assert [v.label for v in verdicts] == ["consistent", "inconsistent"] * 2
+    assert all(v.score is not None for v in verdicts)
+    assert verdicts[0].score == pytest.approx(0.9)
+    assert verdicts[1].score == pytest.approx(0.1)
+
+
+# -- local -----------------------------------------------------------------------------------------
+
+
+def test_local_fine_tune_dispatches_to_the_embedded_trainer(tmp_path: Path) -> None:
+    ft = FineTuner("local", out_dir=tmp_path / "model", val_size=0.0)
+    job = ft.create(pairs(15))
+    assert job.status == "SUCCESS"
+    assert (tmp_path / "model" / "metadata.json").is_file()
+    judge = job.judge()
+    assert judge.model == f"local:{tmp_path / 'model'}"
+    assert judge.lineage["backend"] == "local"
+    verdict = judge.score("The museum in town 3 reopened.", "The museum reopened.")
+    assert verdict.score is not None
+    with pytest.raises(ConfigurationError, match="runs in-process"):
+        job.cancel()
