@@ -35,6 +35,7 @@ __all__ = [
     "PairedTest",
     "average_precision",
     "bootstrap_classification",
+    "bootstrap_mean",
     "bootstrap_scores",
     "calibration_curve",
     "classification_from_counts",
@@ -543,21 +544,26 @@ def paired_bootstrap(
 def threshold_sweep(
     y_pos: npt.ArrayLike, p_consistent: npt.ArrayLike
 ) -> tuple[FloatArray, dict[str, FloatArray]]:
-    """Metrics at every useful threshold ``t`` (a row is judged consistent when ``p >= t``).
+    """Metrics at every threshold that changes the labels (consistent when ``p >= t``).
+
+    Candidates sit halfway between consecutive distinct scores, so a fitted threshold does not
+    sit exactly on one row's score; ``0.0`` (everything consistent) and a value above the largest
+    score (everything inconsistent, when that stays below 1) are included.
 
     Args:
         y_pos: True for inconsistent rows.
         p_consistent: The judge's ``P(consistent)`` per row.
 
     Returns:
-        ``(thresholds, metrics)``: candidate thresholds (each distinct score, plus one just above
-        the largest when that stays within [0, 1]) and the count metrics at each.
+        ``(thresholds, metrics)``: the candidates, ascending, and the count metrics at each.
     """
     y = np.asarray(y_pos, dtype=bool)
     p = np.asarray(p_consistent, dtype=np.float64)
     uniq = np.unique(p)
-    above = np.nextafter(uniq[-1], np.inf) if uniq.size else 1.0
-    cands = np.r_[uniq, above] if uniq.size and above <= 1.0 else uniq
+    parts = [np.zeros(1), (uniq[1:] + uniq[:-1]) / 2.0]
+    if uniq.size and uniq[-1] < 1.0:
+        parts.append(np.array([(uniq[-1] + 1.0) / 2.0]))
+    cands = np.unique(np.concatenate(parts))
     sorted_pos = np.sort(p[y])
     sorted_neg = np.sort(p[~y])
     # Judged inconsistent (positive) when p < t.
@@ -566,3 +572,29 @@ def threshold_sweep(
     fn = sorted_pos.size - tp
     tn = sorted_neg.size - fp
     return cands, classification_from_counts(tp, fp, fn, tn)
+
+
+def bootstrap_mean(
+    values: npt.ArrayLike, *, n_boot: int = 1000, seed: int = 0
+) -> tuple[float | None, float | None]:
+    """Bootstrap 95% interval of a mean (``nan`` values are left out).
+
+    Args:
+        values: Per-row values.
+        n_boot: Number of resamples (0: no interval).
+        seed: Seed of the resampling generator.
+
+    Returns:
+        ``(low, high)``, or ``(None, None)`` without values or resamples.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    v = v[~np.isnan(v)]
+    if v.size == 0 or n_boot <= 0:
+        return None, None
+    rng = np.random.default_rng(seed)
+    means = np.empty(n_boot, dtype=np.float64)
+    start = 0
+    for size in _chunks(v.size, n_boot):
+        means[start : start + size] = v[rng.integers(0, v.size, size=(size, v.size))].mean(axis=1)
+        start += size
+    return _interval(means)
