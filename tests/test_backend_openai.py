@@ -237,6 +237,24 @@ def test_no_key_means_no_authorization_header(fake: FakeOpenAIServer) -> None:
     assert headers["content-type"] == "application/json"
 
 
+def test_ollama_tag_with_a_colon_is_part_of_the_model_name() -> None:
+    with FakeOpenAIServer(models=["llama3.1:8b"]) as server:
+        judge = Judge("openai:llama3.1:8b", base_url=server.url + "/v1")
+        _OPEN.append(judge)
+        verdict = judge.score(DOC, SUMMARY)
+        assert server.chat_requests[0].body["model"] == "llama3.1:8b"
+    assert verdict.scored, verdict.error
+    assert verdict.model == "openai:llama3.1:8b"
+
+
+def test_empty_api_key_overrides_the_environment(
+    fake: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    assert make_judge(fake, api_key="").score(DOC, SUMMARY).scored
+    assert "authorization" not in fake.chat_requests[0].headers
+
+
 def test_the_official_api_without_a_key_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
         Judge("openai:gpt-4o-mini")
