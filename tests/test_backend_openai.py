@@ -48,7 +48,8 @@ SECRET = "sk-test-THIS-KEY-MUST-NOT-LEAK-1234567890"
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+def _no_openai_env(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    # conftest.py cleans the environment too; this keeps the file safe on its own.
     if request.node.get_closest_marker("live") is None:
         monkeypatch.delenv("OPENAI_API_KEY", raising=False)
         monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
