@@ -385,3 +385,70 @@ def test_local_fine_tune_dispatches_to_the_embedded_trainer(tmp_path: Path) -> N
     assert verdict.score is not None
     with pytest.raises(ConfigurationError, match="runs in-process"):
         job.cancel()
+
+
+# -- CLI ----------------------------------------------------------------------------------------
+
+
+def _write_pairs(path: Path, rows: list[Example]) -> Path:
+    lines = [
+        json.dumps({"premise": e.document, "hypothesis": e.summary, "target": e.label})
+        for e in rows
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_cli_estimate_create_status_wait_cancel(
+    server: MistralFakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hallujudge._cli import main
+
+    train = _write_pairs(tmp_path / "train.jsonl", pairs())
+    lineage = tmp_path / "lineage.json"
+    assert main(["finetune", "estimate", str(train), "--training-steps", "3", "--json"]) == 0
+    estimate = json.loads(capsys.readouterr().out)
+    assert (estimate["training_steps"], estimate["train_rows"]) == (3, 22)
+
+    args = ["finetune", "create", str(train), "--epochs", "2", "--suffix", "cli"]
+    assert main([*args, "--lineage", str(lineage), "--json"]) == 0
+    created = json.loads(capsys.readouterr().out)
+    job_id = created["id"]
+    assert server.jobs[job_id]["hyperparameters"]["epochs"] == 2
+    saved = json.loads(lineage.read_text())
+    assert saved["train"]["rows"] == 22 and saved["fine_tuned_model"] is None
+
+    assert main(["finetune", "status", job_id]) == 0
+    assert f"job {job_id}: VALIDATING" in capsys.readouterr().out
+
+    assert main(["finetune", "wait", job_id, "--poll", "0.01", "--lineage", str(lineage)]) == 0
+    out = capsys.readouterr().out
+    assert "SUCCESS" in out and "Judge('ft:open-mistral-7b:cli:" in out
+    done = json.loads(lineage.read_text())
+    assert done["fine_tuned_model"].startswith("ft:open-mistral-7b:cli:")
+    assert done["train"] == saved["train"]  # hashes kept across "processes"
+
+    second = main(["finetune", "create", str(train), "--training-steps", "2", "--json"])
+    assert second == 0
+    other = json.loads(capsys.readouterr().out)["id"]
+    assert main(["finetune", "cancel", other]) == 0
+    assert "CANCELLATION_REQUESTED" in capsys.readouterr().out
+    assert main(["finetune", "wait", other, "--poll", "0.01"]) == 1
+    assert "CANCELLED" in capsys.readouterr().err
+
+
+def test_cli_failed_job_and_bad_data_exit_codes(
+    server: MistralFakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hallujudge._cli import main
+
+    train = _write_pairs(tmp_path / "train.jsonl", pairs())
+    server.fail_next_job("FAILED", "out of memory on step 2")
+    code = main(
+        ["finetune", "create", str(train), "--training-steps", "3", "--wait", "--poll", "0.01"]
+    )
+    assert code == 1
+    assert "out of memory on step 2" in capsys.readouterr().err
+    short = _write_pairs(tmp_path / "short.jsonl", pairs(2))
+    assert main(["finetune", "create", str(short), "--val-size", "0"]) == 2
+    assert "train has 4 rows; fine-tuning needs at least 10" in capsys.readouterr().err
