@@ -91,6 +91,7 @@ __all__ = [
     "BASE_MODELS",
     "INCONSISTENT_MARKER",
     "PRICE_PER_M_TOKENS",
+    "TEST_API_KEY",
     "Answer",
     "Drop",
     "Fail",
@@ -108,6 +109,9 @@ __all__ = [
     "slow",
     "truncated_json",
 ]
+
+TEST_API_KEY = "test-key-0123456789abcdef"
+"""A dummy key for tests (the ``mistral_env`` fixture sets it as ``MISTRAL_API_KEY``)."""
 
 INCONSISTENT_MARKER = "FABRICATED"
 """A summary containing this word is judged inconsistent by the default responders."""
@@ -305,6 +309,7 @@ class RecordedRequest:
         errors: Where the request breaks the spec (empty when valid).
         outcome: What the fake did (``default``, ``Fail(429)``, ...).
         started: ``time.monotonic()`` at arrival.
+        client_port: The client's TCP port (one per connection: counts connections opened).
     """
 
     method: str
@@ -315,6 +320,7 @@ class RecordedRequest:
     errors: list[str] = field(default_factory=list)
     outcome: str = "default"
     started: float = 0.0
+    client_port: int = 0
 
 
 class _StopError(Exception):
@@ -350,6 +356,8 @@ class MistralFakeServer:
         jobs: Fine-tuning jobs by id (the JSON the API returns, plus private ``_`` keys).
         batch_jobs: Batch jobs by id.
         models: Fine-tuned models by id: ``{"job_type", "root", "job", "classifier_targets"}``.
+        check_spec: Whether the ``mistral_server`` fixture fails the test on spec violations
+            (set False in a test that sends invalid requests on purpose).
     """
 
     def __init__(
@@ -369,6 +377,7 @@ class MistralFakeServer:
         self.latency_s = latency_s
         self.api_key = api_key
         self.spec = (spec or mistral_spec()) if validate else None
+        self.check_spec = True  # read by the pytest fixture: fail the test on spec violations
         self.requests: list[RecordedRequest] = []
         self.response_errors: list[str] = []
         self.files: dict[str, dict[str, Any]] = {}
@@ -1139,7 +1148,9 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         content_type = headers.get("content-type", "")
         body: Any = None
-        record = RecordedRequest(method, path, query, headers, None, started=started)
+        record = RecordedRequest(
+            method, path, query, headers, None, started=started, client_port=self.client_address[1]
+        )
         try:
             if raw and content_type.startswith("multipart/form-data"):
                 body = _parse_multipart(content_type, raw)
