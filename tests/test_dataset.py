@@ -728,3 +728,54 @@ def test_to_finetune_jsonl(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert lines == ds.to_finetune_records("fine-tune")
     assert not list(tmp_path.glob(".train.jsonl.*"))  # no temp file left behind
+
+
+# -- robustness -----------------------------------------------------------------------------
+
+
+def test_pickle_and_copy_round_trip() -> None:
+    import copy
+    import pickle
+
+    ds = _toy(3)
+    assert pickle.loads(pickle.dumps(ds)) == ds
+    assert copy.deepcopy(ds) == ds
+    assert copy.copy(ds) == ds
+
+
+def test_utf8_bom_is_ignored(tmp_path: Path) -> None:
+    jsonl = tmp_path / "bom.jsonl"
+    jsonl.write_bytes(b"\xef\xbb\xbf" + json.dumps(PAIRS[0]).encode() + b"\r\n")
+    assert Dataset.load(jsonl)[0].id == "a"
+    csv_file = tmp_path / "bom.csv"
+    csv_file.write_bytes(b"\xef\xbb\xbfpremise,hypothesis,target\r\nD.,S.,1\r\n")
+    assert Dataset.load(csv_file)[0].label == 1
+
+
+def test_fib_file_read_as_pairs_points_to_the_right_loader(tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "raw.jsonl", [FIB_ROW])
+    with pytest.raises(DataError, match=r"look like FIB rows.*Dataset\.from_fib"):
+        Dataset.from_jsonl(path)
+    usb = _write_jsonl(tmp_path / "u.jsonl", USB_ROWS)
+    with pytest.raises(DataError, match=r"look like USB rows.*Dataset\.from_usb"):
+        Dataset.from_jsonl(usb)
+
+
+def test_usb_from_pandas_float_labels() -> None:
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(USB_ROWS)
+    df["label"] = df["label"].astype(float)
+    assert [e.label for e in Dataset.from_usb(df.to_dict(orient="records"))] == [1, 0]
+
+
+def test_to_pandas_to_parquet_round_trip(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    ds = _toy(3)
+    assert "meta" not in ds.to_pandas().columns
+    path = tmp_path / "t.parquet"
+    ds.to_pandas().to_parquet(path)
+    assert Dataset.load(path, name="toy") == ds
+    with_meta = Dataset.from_fib([FIB_ROW])
+    with_meta.to_pandas().to_parquet(tmp_path / "m.parquet")
+    back = Dataset.load(tmp_path / "m.parquet", name=with_meta.name)
+    assert back == with_meta

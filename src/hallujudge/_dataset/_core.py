@@ -96,6 +96,10 @@ class Dataset(Sequence[Example]):
     def __setattr__(self, key: str, value: object) -> None:
         raise AttributeError(f"Dataset is immutable; build a new one instead of setting {key!r}")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickle and copy through the constructor path, since attributes cannot be set.
+        return (_restore, (self.examples, self.name))
+
     # -- Sequence -------------------------------------------------------------------------
 
     def __len__(self) -> int:
@@ -201,7 +205,17 @@ class Dataset(Sequence[Example]):
             yield first
             yield from rows
 
-        fmt = sniff(cols) if detect and not mapping else "pairs"
+        fmt = sniff(cols)
+        if not detect and fmt != "pairs" and mapping.get("document", "premise") not in cols:
+            loader = "from_fib" if fmt == "fib" else "from_usb"
+            raise DataError(
+                f"{first[1]}: these look like {fmt.upper()} rows (columns "
+                f"{', '.join(map(repr, cols))}), not (document, summary) pairs; read them "
+                f"with Dataset.{loader}(...) or Dataset.load(...)",
+                row=first[0],
+            )
+        if not detect or mapping:
+            fmt = "pairs"
         if fmt == "fib":
             return cls(fib_examples(chained(), source=hint), name=name)
         if fmt == "usb":
@@ -705,7 +719,7 @@ class Dataset(Sequence[Example]):
     # -- Export ---------------------------------------------------------------------------
 
     def to_pandas(self) -> pandas.DataFrame:
-        """A DataFrame with columns id, document, summary, label, source, meta.
+        """A DataFrame with columns id, document, summary, label, source (and meta if any).
 
         ``label`` uses pandas' nullable ``Int64`` so unlabelled rows stay ``<NA>``; the frame
         loads back with :meth:`from_pandas` without a mapping.
@@ -721,9 +735,11 @@ class Dataset(Sequence[Example]):
                 "summary": [ex.summary for ex in self.examples],
                 "label": pd.array([ex.label for ex in self.examples], dtype="Int64"),
                 "source": [ex.source for ex in self.examples],
-                "meta": [dict(ex.meta) for ex in self.examples],
             }
         )
+        if any(ex.meta for ex in self.examples):
+            # Only when used: a column of empty dicts cannot be written to Parquet.
+            frame["meta"] = [dict(ex.meta) for ex in self.examples]
         return frame
 
     def to_jsonl(self, path: str | os.PathLike[str]) -> Path:
@@ -803,6 +819,10 @@ class Dataset(Sequence[Example]):
         return _write_jsonl(path, self.to_finetune_records(prompt))
 
 
+def _restore(examples: tuple[Example, ...], name: str) -> Dataset:
+    return Dataset(examples, name=name)
+
+
 def _explicit(**given: str | None) -> dict[str, str | None]:
     # Keep only keywords that differ from the pair-format defaults, so make_mapping can tell
     # an explicit (required) column from a default (optional) one.
@@ -858,6 +878,13 @@ def _check_count(n: object) -> None:
         raise ConfigurationError(f"n must be a non-negative integer, got {n!r}")
 
 
+def _json_default(value: Any) -> Any:
+    # Meta from pandas/pyarrow may hold numpy values; anything else unknown is written as text.
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
 def _write_jsonl(path: str | os.PathLike[str], rows: Iterable[Mapping[str, Any]]) -> Path:
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -865,7 +892,7 @@ def _write_jsonl(path: str | os.PathLike[str], rows: Iterable[Mapping[str, Any]]
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                handle.write(json.dumps(row, ensure_ascii=False, default=_json_default) + "\n")
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -209,8 +209,10 @@ def usb_examples(rows: Iterable[Row], *, source: str = "usb-wiki") -> Iterator[E
         raw = row["label"]
         if hasattr(raw, "item"):
             raw = raw.item()
-        usb_label = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
-        if isinstance(raw, str) and raw.strip() in ("0", "1"):
+        usb_label: object = None
+        if isinstance(raw, int | float) and not isinstance(raw, bool) and raw in (0, 1):
+            usb_label = int(raw)  # pandas turns int columns with gaps into floats
+        elif isinstance(raw, str) and raw.strip() in ("0", "1"):
             usb_label = int(raw.strip())
         if usb_label not in (0, 1):
             raise DataError(

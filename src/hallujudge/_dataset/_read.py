@@ -98,7 +98,7 @@ def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[Row]:
     """
     p = check_file(path)
     index = 0
-    with p.open("r", encoding="utf-8") as handle:
+    with p.open("r", encoding="utf-8-sig") as handle:
         lineno = 0
         while True:
             try:
@@ -145,13 +145,13 @@ def iter_json(path: str | os.PathLike[str]) -> Iterator[Row]:
         DataError: If the file is neither an array of objects nor JSON Lines.
     """
     p = check_file(path)
-    with p.open("r", encoding="utf-8") as handle:
+    with p.open("r", encoding="utf-8-sig") as handle:
         head = handle.read(1 << 16).lstrip()
     if not head.startswith("["):
         yield from iter_jsonl(p)
         return
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        data = json.loads(p.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
         raise DataError(
             f"{p}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
@@ -190,7 +190,7 @@ def iter_csv(path: str | os.PathLike[str]) -> Iterator[Row]:
     p = check_file(path)
     # Documents are long: lift the csv module's 128 KiB per-field default.
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    with p.open("r", encoding="utf-8", newline="") as handle:
+    with p.open("r", encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
         index = 0
         try:
