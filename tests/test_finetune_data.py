@@ -260,7 +260,11 @@ def test_prepare_refuses_a_pair_in_both_splits() -> None:
 def test_prepare_warns_on_documents_shared_by_train_and_val() -> None:
     ft = FineTuner("mistral:open-mistral-7b", api_key="test-key")
     train = pairs(10)
-    val = [Example(document=train[0].document, summary="Something else entirely.", label=0)]
+    doc = train[0].document
+    val = [
+        Example(document=doc, summary="Something else entirely.", label=0),
+        Example(document=doc, summary="The council met.", label=1),
+    ]
     with pytest.warns(UserWarning, match="1 documents appear in both train and val"):
         ft.prepare(train, val)
 

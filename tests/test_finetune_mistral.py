@@ -452,3 +452,32 @@ def test_cli_failed_job_and_bad_data_exit_codes(
     short = _write_pairs(tmp_path / "short.jsonl", pairs(2))
     assert main(["finetune", "create", str(short), "--val-size", "0"]) == 2
     assert "train has 4 rows; fine-tuning needs at least 10" in capsys.readouterr().err
+
+
+# -- the example ----------------------------------------------------------------------------------
+
+
+def test_example_runs_offline(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "finetune_mistral.py"
+    spec = importlib.util.spec_from_file_location("finetune_example", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    # The example sets these for its own fake server; let monkeypatch restore them afterwards.
+    monkeypatch.setenv("MISTRAL_SERVER_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("MISTRAL_API_KEY", "placeholder")
+    assert module.main(["--offline", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "| metric | mistral:open-mistral-7b (zero-shot@1) |" in out
+    assert out.count("(fine-tune@1)") >= 2
+    lineages = sorted(p.name for p in tmp_path.glob("lineage-*.json"))
+    assert lineages == ["lineage-fib.json", "lineage-usb-fib.json"]
+    mixed = Lineage.from_json(tmp_path / "lineage-usb-fib.json")
+    fib = Lineage.from_json(tmp_path / "lineage-fib.json")
+    assert mixed.train is not None and fib.train is not None
+    assert mixed.train.rows > fib.train.rows
+    assert mixed.train.content_hash != fib.train.content_hash
