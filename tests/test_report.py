@@ -1,0 +1,237 @@
+"""Reports: JSON round trip, self-contained HTML with SVG plots, Markdown, and the eval CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hallujudge import Example, Verdict
+from hallujudge import _metrics as mt
+from hallujudge._cli import main
+from hallujudge._evaluator import CallableJudge, Evaluator, row_metric
+from hallujudge._report import Comparison, EvalReport
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def rows(n: int = 30) -> list[Example]:
+    return [
+        Example(document=f"doc {i}", summary=f"sum {i}", label=i % 2, id=f"id{i}") for i in range(n)
+    ]
+
+
+def scorer(document: str, summary: str) -> Verdict:
+    i = int(summary.split()[1])
+    if i == 7:
+        return Verdict.unscored("the model's answer could not be read", raw="??")
+    p = (0.8 if i % 2 else 0.25) + (0.15 if i % 4 == 0 else 0.0) - (0.5 if i % 9 == 0 else 0.0)
+    p = min(max(p, 0.0), 1.0)
+    return Verdict(label="consistent" if p >= 0.5 else "inconsistent", score=p)
+
+
+def labels_only(document: str, summary: str) -> Verdict:
+    return Verdict(label="inconsistent" if int(summary.split()[1]) % 3 == 0 else "consistent")
+
+
+@pytest.fixture(scope="module")
+def report() -> EvalReport:
+    def short(example: Example, verdict: Verdict) -> float:
+        return float(len(example.summary) < 6)
+
+    return Evaluator(rows(), cache=None, bootstrap=200, metrics=[row_metric(short)]).run(scorer)
+
+
+def test_json_round_trips_with_every_row(report: EvalReport, tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    text = report.to_json(path)
+    data = json.loads(path.read_text())
+    assert data == json.loads(text)
+    assert data["positive_class"] == "inconsistent"
+    assert len(data["predictions"]) == 30
+    row7 = data["predictions"][7]
+    assert row7 == {
+        "index": 7,
+        "id": "id7",
+        "label": 1,
+        "prediction": "unscored",
+        "score": None,
+        "error": "the model's answer could not be read",
+        "latency_s": row7["latency_s"],
+        "cached": False,
+    }
+    back = EvalReport.from_json(path)
+    assert back.to_dict() == report.to_dict()
+    assert back.n_unscored == 1
+    assert back.metric("roc_auc") == report.metric("roc_auc")
+    assert data["metrics"]["custom"]["short"]["value"] == pytest.approx(10 / 30)
+
+
+def test_html_is_self_contained_and_has_the_four_plots(report: EvalReport, tmp_path: Path) -> None:
+    html = report.to_html(tmp_path / "r.html")
+    assert (tmp_path / "r.html").read_text() == html
+    assert "http://" not in html
+    assert "https://" not in html
+    assert "<script" not in html.lower()
+    assert "<link" not in html.lower()
+    assert not re.search(r"\ssrc=", html)
+    svgs = re.findall(r"<svg .*?</svg>", html, flags=re.DOTALL)
+    assert len(svgs) == 4
+    titles = [ET.fromstring(s).get("aria-label") for s in svgs]  # each SVG is well-formed XML
+    assert titles == [
+        "ROC curve (positive = inconsistent)",
+        "Calibration (10 equal-width bins)",
+        "Confusion matrix",
+        "P(consistent) by true class",
+    ]
+    # The ROC polyline has one point per distinct threshold (plus the origin).
+    cols = report.columns
+    keep = cols.preds >= 0
+    fpr, _, _ = mt.roc_curve(cols.labels[keep] == 0, 1 - cols.scores[keep])
+    points = re.search(r'<polyline points="([^"]+)"', svgs[0])
+    assert points is not None
+    assert len(points.group(1).split()) == len(fpr)
+    # The confusion matrix shows the counts, unscored included.
+    c = report.confusion
+    confusion_numbers = re.findall(r">(\d+)</text>", svgs[2])
+    for value in (c["tp"], c["fn"], c["fp"], c["tn"], c["unscored_consistent"]):
+        assert str(value) in confusion_numbers
+    assert "Positive class = inconsistent" in html
+    assert "the model&#x27;s answer could not be read" in html
+
+
+def test_html_without_scores_says_so_instead_of_drawing() -> None:
+    rep = Evaluator(rows(12), cache=None, bootstrap=0).run(labels_only)
+    html = rep.to_html()
+    assert html.count("<svg ") == 4
+    assert "no scores, or only one class" in html
+    assert "gave no probabilities" in html
+    assert "| ROC-AUC" not in rep.to_markdown()  # no score metrics without scores
+
+
+def test_names_are_escaped_in_html() -> None:
+    judge = CallableJudge(labels_only, name="<img onerror=x>")
+    html = Evaluator(rows(6), cache=None, bootstrap=0).run(judge).to_html()
+    assert "<img" not in html
+    assert "&lt;img onerror=x&gt;" in html
+
+
+def test_markdown_states_the_positive_class_and_shows_ci(report: EvalReport) -> None:
+    md = report.to_markdown()
+    assert "Positive class = inconsistent" in md
+    acc = report.metric("accuracy")
+    assert f"{acc.value:.3f} [{acc.low:.3f}, {acc.high:.3f}]" in md
+    assert "| inconsistent |" in md
+    assert "short (custom)" in md
+    summary = report.summary()
+    assert "1 unscored" in summary
+    assert "positive class = inconsistent" in summary
+
+
+def test_comparison_renders_side_by_side(tmp_path: Path) -> None:
+    comp = Evaluator(rows(), cache=None, bootstrap=100).run([scorer, labels_only])
+    assert isinstance(comp, Comparison)
+    md = comp.to_markdown()
+    header = next(line for line in md.splitlines() if line.startswith("| metric"))
+    assert "callable:scorer" in header
+    assert "callable:labels_only" in header
+    html = comp.to_html(tmp_path / "c.html")
+    assert "Side by side" in html
+    assert "McNemar exact p" in html
+    assert "http://" not in html
+    assert "https://" not in html
+    data = json.loads(comp.to_json(tmp_path / "c.json"))
+    assert [r["judge"] for r in data["reports"]] == ["callable:scorer", "callable:labels_only"]
+    assert data["tests"][0]["n"] == 29  # row 7 is unscored by the first judge
+
+
+def test_comparison_refuses_reports_over_different_rows() -> None:
+    a = Evaluator(rows(10), cache=None, bootstrap=0).run(scorer)
+    b = Evaluator(rows(12), cache=None, bootstrap=0).run(scorer)
+    with pytest.raises(ValueError, match="same rows"):
+        Comparison.build([a, b], bootstrap=0, seed=0)
+
+
+def write_jsonl(path: Path, n: int) -> Path:
+    lines = [
+        json.dumps(
+            {"id": f"r{i}", "premise": f"doc {i}", "hypothesis": f"sum {i}", "target": i % 2}
+        )
+        for i in range(n)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_cli_eval_on_a_tiny_jsonl(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    data = write_jsonl(tmp_path / "tiny.jsonl", 8)
+    args = [str(data), "--model", "fake", "--bootstrap", "50"]
+    out_args = ["--json", "r.json", "--html", "r.html", "--markdown", "r.md"]
+    assert main(["eval", *args, *out_args]) == 0
+    first = capsys.readouterr()
+    assert "| Accuracy | 0.500" in first.out
+    assert "8 rows judged, 0 from the cache" in first.err
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["n"] == 8
+    assert [p["id"] for p in report["predictions"]] == [f"r{i}" for i in range(8)]
+    assert (tmp_path / "r.html").read_text().count("<svg ") == 4
+    assert (tmp_path / "r.md").read_text().startswith("### fake")
+    assert (tmp_path / ".hallujudge" / "cache.sqlite").exists()
+    # Again: everything from the cache. With --no-cache: everything judged.
+    assert main(["eval", *args]) == 0
+    assert "0 rows judged, 8 from the cache" in capsys.readouterr().err
+    assert main(["eval", *args, "--no-cache", "--limit", "3"]) == 0
+    assert "3 rows judged, 0 from the cache" in capsys.readouterr().err
+
+
+def test_cli_eval_compares_two_models(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = write_jsonl(tmp_path / "tiny.jsonl", 10)
+    cache = tmp_path / "c.sqlite"
+    code = main(
+        [
+            *["eval", str(data), "--model", "fake", "--model", "fake:b", "--cache", str(cache)],
+            *["--json", str(tmp_path / "c.json"), "--bootstrap", "20"],
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "| metric | fake (zero-shot@1) | fake:b (zero-shot@1) |" in out
+    assert "Paired tests" in out
+    assert json.loads((tmp_path / "c.json").read_text())["kind"] == "hallujudge.Comparison"
+
+
+def test_cli_eval_bad_input_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_jsonl(tmp_path / "tiny.jsonl", 3)
+    assert main(["eval", str(data), "--model", "fake", "--limit", "0", "--no-cache"]) == 2
+    assert "--limit must be at least 1" in capsys.readouterr().err
+    assert main(["eval", str(tmp_path / "missing.jsonl"), "--model", "fake"]) == 2
+    assert "hallujudge: error:" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not (DATA / "fib" / "val.jsonl").exists(), reason="../shared/data absent")
+def test_cli_eval_on_fib_val_with_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_json = tmp_path / "fib.json"
+    code = main(
+        [
+            *["eval", str(DATA / "fib" / "val.jsonl"), "--model", "fake", "--limit", "40"],
+            *["--no-cache", "--json", str(out_json), "--bootstrap", "100"],
+        ]
+    )
+    assert code == 0
+    report = json.loads(out_json.read_text())
+    assert report["n"] == 40
+    labels = np.array([p["label"] for p in report["predictions"]])
+    # The fake always says consistent: accuracy is the share of consistent rows.
+    assert report["metrics"]["scored"]["accuracy"]["value"] == pytest.approx(labels.mean())
+    assert report["metrics"]["scored"]["recall"]["value"] == 0.0
+    assert "fib" in report["dataset"]["name"]
+    assert "Recall (inconsistent)" in capsys.readouterr().out
