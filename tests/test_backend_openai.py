@@ -10,6 +10,7 @@ import re
 import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -174,6 +175,34 @@ def test_server_without_logprobs_gives_a_label_but_no_score() -> None:
     assert verdict.label == "consistent"
     assert verdict.score is None
     assert verdict.error is None
+
+
+def test_server_that_rejects_logprobs_gives_labels_without_scores(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with FakeOpenAIServer(models=[MODEL], reject_logprobs=True) as server:
+        judge = make_judge(server)
+        first = judge.score(DOC, SUMMARY)
+        second = judge.score(DOC, SUMMARY)
+        asked = [r.body.get("logprobs") for r in server.chat_requests]
+    assert first.label == second.label == "consistent"
+    assert first.score is None
+    assert second.score is None
+    assert asked == [True, None, None]  # rejected once, then never asked again
+    assert "rejects logprobs" in caplog.text
+
+
+async def test_content_parts_are_joined(fake: FakeOpenAIServer) -> None:
+    parts = [{"type": "text", "text": '{"consistency": '}, {"type": "text", "text": "0}"}]
+    fake.completion_body = lambda body, reply: {  # type: ignore[method-assign]
+        "choices": [{"message": {"role": "assistant", "content": parts}}]
+    }
+    backend = OpenAIBackend(MODEL, base_url=fake.url + "/v1")
+    response = await backend.complete(request_for())
+    await backend.aclose()
+    assert response.text == '{"consistency": 0}'
+    assert response.usage is None
+    assert response.logprobs == ()
 
 
 def test_logprobs_can_be_turned_off(fake: FakeOpenAIServer) -> None:
@@ -544,6 +573,21 @@ def test_one_judge_works_across_event_loops(fake: FakeOpenAIServer) -> None:
     assert peers[0] == peers[3]  # the sync loop kept its pooled connection across the others
     assert len({peers[0], peers[1], peers[2]}) == 3
     assert peers[4] != peers[0]  # close() really closed it
+
+
+def test_one_judge_shared_by_threads(fake: FakeOpenAIServer) -> None:
+    # Each thread's sync calls run on that thread's own loop, with that loop's own client.
+    judge = make_judge(fake)
+
+    def work(i: int) -> bool:
+        try:
+            return all(judge.score(DOC, f"{SUMMARY} {i}.{k}").scored for k in range(3))
+        finally:
+            judge.close()  # closes this thread's connections
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert all(pool.map(work, range(8)))
+    assert len(fake.chat_requests) == 24
 
 
 async def test_async_use_and_aclose(fake: FakeOpenAIServer) -> None:

@@ -221,6 +221,8 @@ class FakeOpenAIServer:
         responder: ``responder(request_body) -> Reply | str`` for unscripted calls.
         logprobs: Whether the server returns log-probabilities (False: like servers that
             ignore the field, ``"logprobs": null``).
+        reject_logprobs: Answer requests that ask for logprobs with HTTP 400, as reasoning
+            models and some gateways do.
         api_key: When set, requests need ``Authorization: Bearer <api_key>`` (vLLM's
             ``--api-key``); a wrong key gets a 401 that echoes it, as OpenAI's does.
         latency_s: Delay before every chat answer.
@@ -238,6 +240,7 @@ class FakeOpenAIServer:
         *,
         responder: Callable[[dict[str, Any]], Reply | str] = default_responder,
         logprobs: bool = True,
+        reject_logprobs: bool = False,
         api_key: str | None = None,
         latency_s: float = 0.0,
         max_model_len: int = 8192,
@@ -245,6 +248,7 @@ class FakeOpenAIServer:
         self.models = list(models)
         self.responder = responder
         self.logprobs = logprobs
+        self.reject_logprobs = reject_logprobs
         self.api_key = api_key
         self.latency_s = latency_s
         self.max_model_len = max_model_len
@@ -527,6 +531,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if record.violations:
             self._error(400, "; ".join(record.violations), "BadRequestError")
+            return
+        if fake.reject_logprobs and body.get("logprobs"):
+            self._error(400, "logprobs is not supported with this model", "invalid_request_error")
             return
         if body["model"] not in fake.models:
             self._error(404, f"The model `{body['model']}` does not exist.", "NotFoundError")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import os
 from typing import Any
@@ -21,6 +22,7 @@ from .._errors import (
     BackendConnectionError,
     BackendError,
     BackendTimeoutError,
+    BadRequestError,
     ConfigurationError,
     ServerError,
     http_error,
@@ -31,9 +33,15 @@ from ._base import Backend, Request, Response, TokenLogprob
 
 __all__ = ["DEFAULT_BASE_URL", "OpenAIBackend"]
 
+logger = logging.getLogger("hallujudge")
+
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _TOP_LOGPROBS = 5
 _MAX_MESSAGE_CHARS = 500
+
+
+class _LogprobsRejectedError(BadRequestError):
+    """The server refused the request because of ``logprobs``: ask again without them."""
 
 
 class OpenAIBackend(Backend):
@@ -111,6 +119,7 @@ class OpenAIBackend(Backend):
         if self._api_key is not None:
             self._headers["Authorization"] = f"Bearer {self._api_key}"
         self._clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+        self._logprobs_rejected = False
 
     def __repr__(self) -> str:
         return f"OpenAIBackend({self.model!r}, base_url={self.base_url!r})"
@@ -154,7 +163,7 @@ class OpenAIBackend(Backend):
 
     # -- the call -------------------------------------------------------------------------------
 
-    def _payload(self, request: Request) -> dict[str, Any]:
+    def _payload(self, request: Request, logprobs: bool) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [dict(m) for m in request.messages],
@@ -166,7 +175,7 @@ class OpenAIBackend(Backend):
             body["max_tokens"] = request.max_tokens
         if request.response_format is not None:
             body["response_format"] = request.response_format
-        if request.logprobs:
+        if logprobs:
             body["logprobs"] = True
             body["top_logprobs"] = _TOP_LOGPROBS
         return body
@@ -180,20 +189,44 @@ class OpenAIBackend(Backend):
         Returns:
             The model's answer.
 
+        One HTTP call, except once per backend: when the server rejects ``logprobs`` with a
+        400 that names them, the call is repeated without them, and later calls skip them.
+
         Raises:
             BackendError: Every failure, mapped here in one place: 429 -> RateLimitError (with
                 ``retry_after``), 5xx and unreadable bodies -> ServerError, 401/403 ->
                 AuthenticationError, other 4xx -> BadRequestError, timeouts ->
                 BackendTimeoutError, transport failures -> BackendConnectionError.
         """
+        logprobs = request.logprobs and not self._logprobs_rejected
+        try:
+            return await self._post(request, logprobs)
+        except _LogprobsRejectedError as exc:
+            # Some servers and models (reasoning models, some gateways) refuse logprobs with a
+            # 400. Such a server gives labels without scores, as one that ignores the field.
+            self._logprobs_rejected = True
+            logger.warning(
+                "hallujudge: %s rejects logprobs (%s); asking without them: verdicts will "
+                "have no score",
+                self.name,
+                exc,
+            )
+            return await self._post(request, False)
+
+    async def _post(self, request: Request, logprobs: bool) -> Response:
         url = f"{self.base_url}/chat/completions"
         timeout = self.timeout_s if self.timeout_s is not None else request.timeout_s
         try:
-            http = await self._get_client().post(url, json=self._payload(request), timeout=timeout)
+            http = await self._get_client().post(
+                url, json=self._payload(request, logprobs), timeout=timeout
+            )
             if http.status_code >= 400:
+                said = self._server_message(http)
+                if logprobs and http.status_code in (400, 422) and "logprob" in said.lower():
+                    raise _LogprobsRejectedError(said, status_code=http.status_code)
                 raise http_error(
                     http.status_code,
-                    self._error_message(http),
+                    self._error_text(http.status_code, said),
                     retry_after=parse_retry_after(http.headers.get("retry-after")),
                 )
             try:
@@ -232,6 +265,12 @@ class OpenAIBackend(Backend):
                 f"{self._redact(json.dumps(data)[:200])!r}"
             ) from exc
         content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list):  # content parts: keep the text ones
+            content = "".join(
+                p.get("text", "")
+                for p in content
+                if isinstance(p, dict) and p.get("type") == "text"
+            )
         if content is None and isinstance(message, dict):
             content = message.get("refusal")  # OpenAI puts refusals here; the parser sees them
         usage = data.get("usage") if isinstance(data, dict) else None
@@ -242,8 +281,8 @@ class OpenAIBackend(Backend):
             logprobs=_logprobs(choice.get("logprobs") if isinstance(choice, dict) else None),
         )
 
-    def _error_message(self, http: httpx.Response) -> str:
-        """The server's own explanation (OpenAI, vLLM and Ollama shapes), without secrets."""
+    def _server_message(self, http: httpx.Response) -> str:
+        """The server's own explanation (OpenAI, vLLM, Ollama shapes), without secrets."""
         try:
             body = http.json()
         except ValueError:
@@ -259,13 +298,15 @@ class OpenAIBackend(Backend):
                 message = body.get("message") or body.get("detail")  # older vLLM, FastAPI
         if not message:
             message = http.text or http.reason_phrase
-        text = self._redact(str(message))[:_MAX_MESSAGE_CHARS]
-        if http.status_code == 404:
-            text += (
+        return self._redact(str(message))[:_MAX_MESSAGE_CHARS]
+
+    def _error_text(self, status: int, said: str) -> str:
+        if status == 404:
+            said += (
                 f" (check the model name {self.model!r} against GET {self.base_url}/models, "
                 "and that base_url ends in /v1)"
             )
-        return f"{self.name}: {text}"
+        return f"{self.name}: {said}"
 
     def _redact(self, text: str) -> str:
         if self._api_key and len(self._api_key) >= 4:
