@@ -226,13 +226,16 @@ def test_document_split_keeps_documents_whole_and_is_reproducible() -> None:
     assert not {e.document for e in train} & {e.document for e in val}
     assert document_split(examples, 0.2, seed=3) == (train, val)
     assert document_split(examples, 0.2, seed=4) != (train, val)
-    with pytest.raises(DataError, match="at least two distinct documents"):
+    with pytest.raises(DataError, match=r"at least 2 documents are needed; pass val= explicitly"):
         document_split(pairs(1), 0.5)
 
 
-def test_content_hash_ignores_order_and_sees_label_changes() -> None:
+def test_content_hash_is_the_datasets_and_sees_label_changes() -> None:
+    from hallujudge._dataset import Dataset
+
     rows = pairs(5)
-    assert content_hash(None, rows) == content_hash(None, list(reversed(rows)))
+    assert content_hash(None, rows) == Dataset(rows).content_hash()
+    assert content_hash(Dataset(rows), rows) == Dataset(rows).content_hash()
     flipped = [rows[0].model_copy(update={"label": 0}), *rows[1:]]
     assert content_hash(None, flipped) != content_hash(None, rows)
 
@@ -245,6 +248,8 @@ def test_prepare_splits_by_document_and_records_stats() -> None:
     assert not {e.document for e in train.examples} & {e.document for e in val.examples}
     assert train.stats.bytes == len(train.payload)
     assert train.stats.label_counts == {"consistent": 16, "inconsistent": 16}
+    assert train.stats.split_from == val.stats.split_from == content_hash(None, pairs(20))
+    assert train.stats.content_hash == content_hash(None, train.examples)
     assert train.payload.decode().splitlines()[0] == json.dumps(
         train.records[0], ensure_ascii=False, separators=(",", ":")
     )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from .._dataset._ops import content_hash as _dataset_hash
+from .._dataset._ops import split_indices
 from .._errors import DataError
 from .._prompts import PromptStrategy
 from .._types import Example
@@ -142,13 +143,13 @@ def to_examples(data: Any, *, name: str = "data") -> list[Example]:
 
 
 def content_hash(data: Any, examples: Sequence[Example]) -> str:
-    """The dataset's content hash: the Dataset's own when it has one, else one over the pairs.
+    """The dataset's content hash: the Dataset's own when it has one, else the same algorithm.
 
-    The fallback is independent of row order: SHA-256 over the sorted per-row hashes of
-    ``(document, summary, label)``.
+    Both are ``Dataset.content_hash()``'s canonical SHA-256 over ``(document, summary, label)``
+    in row order, so ``Dataset(rows).content_hash()`` reproduces a hash found in a lineage.
 
     Args:
-        data: What the user passed (a Dataset may know its own hash).
+        data: What the user passed (a Dataset knows its own hash), or None.
         examples: The examples it holds.
 
     Returns:
@@ -159,19 +160,16 @@ def content_hash(data: Any, examples: Sequence[Example]) -> str:
         value = own()
         if isinstance(value, str):
             return value
-    rows = sorted(
-        hashlib.sha256(
-            json.dumps([e.document, e.summary, e.label], ensure_ascii=False).encode()
-        ).hexdigest()
-        for e in examples
-    )
-    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
+    return _dataset_hash(examples)
 
 
 def document_split(
     examples: Sequence[Example], val_size: float, *, seed: int = 0
 ) -> tuple[list[Example], list[Example]]:
     """Split examples into train and validation by document: no document lands in both.
+
+    Uses ``Dataset.split``'s algorithm (documents compared up to spacing and case, stratified
+    by the labels each document carries).
 
     Args:
         examples: The examples.
@@ -182,22 +180,18 @@ def document_split(
         ``(train, val)``, each in input order.
 
     Raises:
-        DataError: If there are fewer than two distinct documents to split.
+        DataError: If there are fewer than two distinct documents, or ``val_size`` is
+            outside (0, 1).
     """
     if not 0.0 < val_size < 1.0:
         raise DataError(f"val_size must lie strictly between 0 and 1, not {val_size!r}")
-    documents = sorted({e.document for e in examples})
-    if len(documents) < 2:
+    try:
+        train_idx, val_idx = split_indices(examples, val_size, seed)
+    except DataError as exc:
         raise DataError(
-            "a document-level train/validation split needs at least two distinct documents; "
-            "pass val= explicitly or val_size=0 to train without validation"
-        )
-    random.Random(seed).shuffle(documents)
-    n_val = min(len(documents) - 1, max(1, round(len(documents) * val_size)))
-    held_out = set(documents[:n_val])
-    train = [e for e in examples if e.document not in held_out]
-    val = [e for e in examples if e.document in held_out]
-    return train, val
+            f"{exc}; pass val= explicitly, or val_size=0 to train without validation"
+        ) from exc
+    return [examples[i] for i in train_idx], [examples[i] for i in val_idx]
 
 
 def _classifier_text(example: Example) -> str:

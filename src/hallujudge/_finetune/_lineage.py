@@ -17,13 +17,14 @@ class DataStats(BaseModel):
     """The identity and size of one data file used for training or validation.
 
     Attributes:
-        content_hash: The dataset's content hash (independent of row order when the Dataset
-            computes it), or the hash of the examples as given.
+        content_hash: ``Dataset.content_hash()`` of exactly the rows in this file.
         file_sha256: SHA-256 of the exact JSONL bytes uploaded.
         rows: Number of records.
         bytes: Size of the JSONL file.
         label_counts: Records per label (``{"consistent": n, "inconsistent": m}``).
         file_id: The id the vendor gave the uploaded file, once uploaded.
+        split_from: The content hash of the data this file was split from, when the
+            train/validation split was made by the FineTuner.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -34,6 +35,7 @@ class DataStats(BaseModel):
     bytes: int
     label_counts: dict[str, int] = Field(default_factory=dict)
     file_id: str | None = None
+    split_from: str | None = None
 
 
 class Lineage(BaseModel):

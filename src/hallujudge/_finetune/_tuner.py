@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import warnings
 from collections.abc import Sequence
@@ -168,10 +169,21 @@ class FineTuner:
         """
         train_rows = to_examples(train, name="train")
         kind: JobType = "classifier" if self.job_type == "classifier" else "completion"
+        split_from: str | None = None
+        val_hash: str | None = None
         if val is None and self.val_size > 0:
+            split_from = content_hash(train, train_rows)
             train_rows, val_rows = document_split(train_rows, self.val_size, seed=self.seed)
             train_hash = content_hash(None, train_rows)
-            val_hash: str | None = content_hash(None, val_rows)
+            if val_rows:
+                val_hash = content_hash(None, val_rows)
+            else:
+                warnings.warn(
+                    f"val_size={self.val_size:g} of so few documents holds none out; training "
+                    "without validation (pass val= or a larger val_size)",
+                    UserWarning,
+                    stacklevel=3,
+                )
         else:
             train_hash = content_hash(train, train_rows)
             val_rows = to_examples(val, name="val") if val is not None else []
@@ -185,6 +197,8 @@ class FineTuner:
             limits=self.limits,
             name="train",
         )
+        if split_from is not None:
+            train_file = _with_source(train_file, split_from)
         val_file = None
         if val_hash is not None:
             val_limits = Limits(
@@ -202,6 +216,8 @@ class FineTuner:
                 name="val",
                 require_both_labels=False,
             )
+            if split_from is not None:
+                val_file = _with_source(val_file, split_from)
         return train_file, val_file
 
     async def _upload(self, data: PreparedData) -> str:
@@ -623,6 +639,10 @@ def _check_leaks(train: Sequence[Example], val: Sequence[Example]) -> None:
             UserWarning,
             stacklevel=3,
         )
+
+
+def _with_source(data: PreparedData, split_from: str) -> PreparedData:
+    return dataclasses.replace(data, stats=data.stats.model_copy(update={"split_from": split_from}))
 
 
 def _rows_of(data: PreparedData) -> list[tuple[str, str, int]]:
