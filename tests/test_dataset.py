@@ -620,7 +620,7 @@ def test_mix_weights() -> None:
 
 
 def test_mix_with_colliding_ids_is_an_error() -> None:
-    with pytest.raises(DataError, match="duplicate id"):
+    with pytest.raises(DataError, match="duplicate id '0-0' at rows 0 and 4.*share ids"):
         Dataset.mix([_toy(2), _toy(2)])
 
 

@@ -484,11 +484,20 @@ class Dataset(Sequence[Example]):
             hf = datasets.load_dataset(name, config, split=split)
         except Exception as exc:  # network, offline mode, missing repo or split: all one story
             why = " (HF_HUB_OFFLINE is set)" if _hub_offline(datasets) else ""
-            raise DataError(
-                f"could not load {name!r} split {split!r} from the Hugging Face hub{why}: "
-                f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}. "
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            hint = (
                 "Loading from the hub needs network access; otherwise download the data and "
                 "use Dataset.load('path/to/file.jsonl')."
+            )
+            if "scripts are no longer supported" in first:
+                hint = (
+                    "This hub dataset is built by a loading script, which the installed "
+                    "datasets package no longer runs: download its data files and use "
+                    "Dataset.load(path) (or Dataset.from_fib/from_usb)."
+                )
+            raise DataError(
+                f"could not load {name!r} split {split!r} from the Hugging Face hub{why}: "
+                f"{type(exc).__name__}: {first}. {hint}"
             ) from exc
         label = title or f"{name}:{split}"
         if known and not mapping:
@@ -646,9 +655,9 @@ class Dataset(Sequence[Example]):
             raise ConfigurationError("mix() needs a non-empty sequence of Dataset objects")
         title = name or f"mix({','.join(d.name for d in parts)})"
         if weights is None and n is None:
-            return Dataset((ex for d in parts for ex in d.examples), name=title)
+            return _concat((ex for d in parts for ex in d.examples), title)
         picked = _ops.mix_indices([len(d) for d in parts], weights, n, seed)
-        return Dataset((parts[k].examples[i] for k, i in picked), name=title)
+        return _concat((parts[k].examples[i] for k, i in picked), title)
 
     # -- Facts ----------------------------------------------------------------------------
 
@@ -817,6 +826,16 @@ class Dataset(Sequence[Example]):
             The path written.
         """
         return _write_jsonl(path, self.to_finetune_records(prompt))
+
+
+def _concat(rows: Iterable[Example], name: str) -> Dataset:
+    try:
+        return Dataset(rows, name=name)
+    except DataError as exc:
+        raise DataError(
+            f"{name}: {exc} (the datasets share ids: rename them, e.g. with a prefix per source)",
+            row=exc.row,
+        ) from exc
 
 
 def _restore(examples: tuple[Example, ...], name: str) -> Dataset:

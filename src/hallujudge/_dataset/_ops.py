@@ -148,9 +148,10 @@ def split_indices(
         raise ConfigurationError(
             f"test_size must be between 0 and 1 (exclusive), got {test_size!r}"
         )
+    row_keys = [document_key(ex.document) for ex in examples]
     groups: dict[str, list[int]] = {}
-    for i, ex in enumerate(examples):
-        groups.setdefault(document_key(ex.document), []).append(i)
+    for i, key in enumerate(row_keys):
+        groups.setdefault(key, []).append(i)
     if len(groups) < 2:
         raise DataError(
             f"cannot split {len(examples)} rows with {len(groups)} distinct document(s) by "
@@ -180,8 +181,8 @@ def split_indices(
         test_keys.add(key)
     if len(test_keys) >= len(groups):  # pragma: no cover - guarded by target
         test_keys.discard(next(iter(test_keys)))
-    train = [i for i, ex in enumerate(examples) if document_key(ex.document) not in test_keys]
-    test = [i for i, ex in enumerate(examples) if document_key(ex.document) in test_keys]
+    train = [i for i, key in enumerate(row_keys) if key not in test_keys]
+    test = [i for i, key in enumerate(row_keys) if key in test_keys]
     return train, test
 
 

@@ -7,6 +7,7 @@ and, for files, the line.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Iterable, Iterator, Mapping
@@ -59,10 +60,11 @@ class ColumnMap:
             f"id={self.id!r}, source={self.source!r}"
         )
 
-    def fields(self) -> set[str]:
+    @functools.cached_property
+    def fields(self) -> frozenset[str]:
         """Column names this mapping reads."""
-        names = {self.document, self.summary, self.label, self.id, self.source}
-        return {n for n in names if n is not None}
+        names = (self.document, self.summary, self.label, self.id, self.source)
+        return frozenset(n for n in names if n is not None)
 
 
 PAIR = ColumnMap()
@@ -148,6 +150,8 @@ def parse_label(value: object, *, where: str, row: int | str | None) -> Literal[
     Raises:
         DataError: For any other value, naming the row.
     """
+    if type(value) is int and (value == 0 or value == 1):  # the common case, first
+        return 1 if value == 1 else 0
     value = _plain(value)
     if is_missing(value):
         return None
@@ -183,6 +187,8 @@ def check_text(value: object, name: str, *, where: str, row: int | str | None) -
     Raises:
         DataError: If the cell is missing, not a string, or only whitespace.
     """
+    if type(value) is str and not value[:1].isspace() and value:  # the common case, first
+        return value
     if is_missing(value):
         raise DataError(f"{where}: {name!r} is empty; every row needs text there", row=row)
     if not isinstance(value, str):
@@ -201,6 +207,8 @@ def _short(value: object) -> str:
 
 
 def _optional_str(value: object, name: str, *, where: str, row: int) -> str | None:
+    if type(value) is str:
+        return value
     value = _plain(value)
     if is_missing(value):
         return None
@@ -263,7 +271,7 @@ def row_to_example(
         if mapping.source
         else None
     )
-    used = mapping.fields()
+    used = mapping.fields
     meta: dict[str, Any] = {}
     for key, value in row.items():
         if key in used:
