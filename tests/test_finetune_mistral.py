@@ -387,7 +387,7 @@ def test_local_fine_tune_dispatches_to_the_embedded_trainer(tmp_path: Path) -> N
         job.cancel()
 
 
-# -- CLI ----------------------------------------------------------------------------------------
+# -- CLI -------------------------------------------------------------------------------------------
 
 
 def _write_pairs(path: Path, rows: list[Example]) -> Path:
@@ -454,7 +454,7 @@ def test_cli_failed_job_and_bad_data_exit_codes(
     assert "train has 4 rows; fine-tuning needs at least 10" in capsys.readouterr().err
 
 
-# -- the example ----------------------------------------------------------------------------------
+# -- the example -----------------------------------------------------------------------------------
 
 
 def test_example_runs_offline(
@@ -481,3 +481,62 @@ def test_example_runs_offline(
     assert mixed.train is not None and fib.train is not None
     assert mixed.train.rows > fib.train.rows
     assert mixed.train.content_hash != fib.train.content_hash
+
+
+# -- listing, progress, options --------------------------------------------------------------------
+
+
+def test_list_jobs_and_events(server: MistralFakeServer) -> None:
+    ft = tuner()
+    first = ft.create(pairs(), training_steps=2)
+    ft.create(pairs(), training_steps=3, suffix="second")
+    listed = ft.list_jobs(model="open-mistral-7b")
+    assert {j.id for j in listed} == set(server.jobs)
+    assert server.requests_to("/v1/fine_tuning/jobs", method="GET")[-1].query == {
+        "model": ["open-mistral-7b"]
+    }
+    first.refresh()
+    assert [e.name for e in first.events] == ["status-updated", "status-updated"]
+    assert first.status == "VALIDATING"
+
+
+def test_progress_lines_go_to_stderr(
+    server: MistralFakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = tuner().create(pairs(), training_steps=2)
+    job.wait(poll=0.01)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    for status in ("VALIDATING", "RUNNING", "SUCCESS"):
+        assert f"job {job.id} · {status}" in captured.err
+    assert "valid_loss 0.25" in captured.err
+
+
+def test_judge_options_pass_through(server: MistralFakeServer) -> None:
+    job = tuner().create(pairs(), training_steps=2)
+    job.wait(poll=0.01, progress=False)
+    judge = job.judge(concurrency=3, threshold=0.7)
+    assert (judge.concurrency, judge.threshold, judge.prompt) == (3, 0.7, "fine-tune@1")
+    other = job.judge(prompt="zero-shot")  # the caller may override, knowingly
+    assert other.prompt == "zero-shot@1"
+
+
+# -- live (real API; skipped without a key) --------------------------------------------------------
+
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.mark.live
+@pytest.mark.skipif(not (DATA / "fib" / "train.jsonl").exists(), reason="shared data absent")
+def test_live_estimate_is_a_free_dry_run() -> None:
+    import os
+
+    if not os.environ.get("MISTRAL_API_KEY"):
+        pytest.skip("MISTRAL_API_KEY is not set")
+    from hallujudge._dataset import Dataset
+
+    train = Dataset.from_jsonl(DATA / "fib" / "train.jsonl").head(40)
+    estimate = FineTuner("mistral:open-mistral-7b").estimate(train, training_steps=10)
+    assert estimate.training_steps == 10
+    assert estimate.train_tokens and estimate.train_tokens > 0
