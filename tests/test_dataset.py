@@ -620,7 +620,7 @@ def test_mix_weights() -> None:
 
 
 def test_mix_with_colliding_ids_is_an_error() -> None:
-    with pytest.raises(DataError, match="duplicate id '0-0' at rows 0 and 4.*share ids"):
+    with pytest.raises(DataError, match=r"duplicate id '0-0' at rows 0 and 4.*share ids"):
         Dataset.mix([_toy(2), _toy(2)])
 
 
@@ -779,3 +779,20 @@ def test_to_pandas_to_parquet_round_trip(tmp_path: Path) -> None:
     with_meta.to_pandas().to_parquet(tmp_path / "m.parquet")
     back = Dataset.load(tmp_path / "m.parquet", name=with_meta.name)
     assert back == with_meta
+
+
+def test_fib_source_from_file_name_only_when_rows_do_not_tell(tmp_path: Path) -> None:
+    tagged = {
+        **FIB_ROW,
+        "correct_choice": "<t> right . </t>",
+        "list_choices": ["<t> wrong . </t>", "<t> right . </t>"],
+    }
+    folder = tmp_path / "cnn_runs"  # folder names are not used as hints
+    folder.mkdir()
+    plain = Dataset.from_fib(_write_jsonl(folder / "xsum.jsonl", [FIB_ROW]))
+    assert {e.source for e in plain} == {"fib-xsum"}
+    mixed = Dataset.load(_write_jsonl(folder / "xsum-2.jsonl", [FIB_ROW, {**tagged, "id": "t"}]))
+    assert [e.source for e in mixed] == ["fib-xsum", "fib-xsum", "fib-cnndm", "fib-cnndm"]
+    assert {e.source for e in Dataset.from_fib(_write_jsonl(folder / "f.jsonl", [FIB_ROW]))} == {
+        "fib"
+    }

@@ -19,7 +19,7 @@ from .._errors import ConfigurationError, DataError
 from .._prompts import PromptStrategy, get_prompt
 from .._types import Example
 from . import _ops
-from ._formats import fib_examples, sniff, usb_examples
+from ._formats import fib_examples, fib_source_hint, sniff, usb_examples
 from ._read import (
     SUFFIXES,
     check_file,
@@ -217,7 +217,7 @@ class Dataset(Sequence[Example]):
         if not detect or mapping:
             fmt = "pairs"
         if fmt == "fib":
-            return cls(fib_examples(chained(), source=hint), name=name)
+            return cls(fib_examples(chained(), fallback=hint), name=name)
         if fmt == "usb":
             return cls(usb_examples(chained()), name=name)
         return cls(rows_to_examples(chained(), make_mapping(mapping, cols)), name=name)
@@ -370,11 +370,12 @@ class Dataset(Sequence[Example]):
         if not path.exists() and path.suffix.lower() not in SUFFIXES and _HUB_NAME.match(text):
             return cls.from_hub(text, dataset_name=name, **mapping)
         check_file(path)
-        hint = "fib-cnndm" if "cnn" in path.name.lower() else None
-        if hint is None and "xsum" in path.name.lower():
-            hint = "fib-xsum"
         return cls._from_rows(
-            iter_path(path), mapping, name or _name_of(path), detect=True, hint=hint
+            iter_path(path),
+            mapping,
+            name or _name_of(path),
+            detect=True,
+            hint=fib_source_hint(path.name),
         )
 
     @classmethod
@@ -405,14 +406,11 @@ class Dataset(Sequence[Example]):
         """
         if isinstance(path_or_rows, (str, os.PathLike)):
             path = check_file(path_or_rows)
-            hint = source
-            if hint is None and "cnn" in path.name.lower():
-                hint = "fib-cnndm"
-            elif hint is None and "xsum" in path.name.lower():
-                hint = "fib-xsum"
-            return cls(fib_examples(iter_path(path), source=hint), name=name or _name_of(path))
-        rows = iter_records(path_or_rows, origin="FIB rows")
-        return cls(fib_examples(rows, source=source), name=name or "fib")
+            rows = iter_path(path)
+            examples = fib_examples(rows, source=source, fallback=fib_source_hint(path.name))
+            return cls(examples, name=name or _name_of(path))
+        records = iter_records(path_or_rows, origin="FIB rows")
+        return cls(fib_examples(records, source=source), name=name or "fib")
 
     @classmethod
     def from_usb(

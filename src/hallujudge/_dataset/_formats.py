@@ -26,6 +26,7 @@ __all__ = [
     "USB_COLUMNS",
     "clean_fib_summary",
     "fib_examples",
+    "fib_source_hint",
     "sniff",
     "usb_examples",
 ]
@@ -88,7 +89,9 @@ def _fib_source(row: Mapping[str, Any], choices: list[str], hint: str | None) ->
     return hint or "fib"
 
 
-def fib_examples(rows: Iterable[Row], *, source: str | None = None) -> Iterator[Example]:
+def fib_examples(
+    rows: Iterable[Row], *, source: str | None = None, fallback: str | None = None
+) -> Iterator[Example]:
     """Expand FIB multiple-choice rows into labelled pairs.
 
     Ids are ``f"{row_id}-{k}-{j}"``: ``k`` counts earlier rows with the same FIB id (FIB repeats
@@ -97,8 +100,9 @@ def fib_examples(rows: Iterable[Row], *, source: str | None = None) -> Iterator[
 
     Args:
         rows: ``(index, where, row)`` triples.
-        source: The ``source`` to record; by default ``fib-xsum``/``fib-cnndm`` from the
-            row's ``dataset`` column or its ``<t>`` tags, else ``fib``.
+        source: The ``source`` to record on every row, overriding detection.
+        fallback: The source when a row does not tell (default ``fib``); by default
+            ``fib-xsum``/``fib-cnndm`` come from the row's ``dataset`` column or its tags.
 
     Yields:
         One Example per choice.
@@ -143,7 +147,7 @@ def fib_examples(rows: Iterable[Row], *, source: str | None = None) -> Iterator[
         fib_id = str(index) if is_missing(raw_id) else str(raw_id)
         k = seen.get(fib_id, 0)
         seen[fib_id] = k + 1
-        src = source or _fib_source(row, choices, _hint(where))
+        src = source or _fib_source(row, choices, fallback)
         extra = {
             key: value
             for key, value in row.items()
@@ -160,8 +164,16 @@ def fib_examples(rows: Iterable[Row], *, source: str | None = None) -> Iterator[
             )
 
 
-def _hint(where: str) -> str | None:
-    lowered = where.lower()
+def fib_source_hint(file_name: str) -> str | None:
+    """Guess FIB's half from a file name (``xsum.jsonl``, ``cnn_dm.jsonl``), or None.
+
+    Args:
+        file_name: The file's name, without folders.
+
+    Returns:
+        ``fib-cnndm``, ``fib-xsum`` or None.
+    """
+    lowered = file_name.lower()
     if "cnn" in lowered:
         return "fib-cnndm"
     if "xsum" in lowered:
