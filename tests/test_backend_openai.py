@@ -152,6 +152,20 @@ def test_fine_tune_digit_answer_score(
     assert fake.violations == []
 
 
+@pytest.mark.parametrize("marker", ["\u2581", "\u0120"], ids=["sentencepiece", "byte-bpe"])
+@pytest.mark.parametrize("spaced", [True, False], ids=["json-space", "json-tight"])
+def test_raw_tokenizer_pieces_still_give_the_score(marker: str, spaced: bool) -> None:
+    # '{"consistency": 1' with the digit as a token of its own, or as ' 1' / '▁1' / 'Ġ1'.
+    answer = '{"consistency": 1}' if spaced else '{"consistency":1}'
+    with FakeOpenAIServer(models=[MODEL], space_marker=marker) as server:
+        server.responder = lambda body: Reply(answer, p_consistent=0.65)
+        verdict = make_judge(server).score(DOC, SUMMARY)
+        raw = httpx.post(server.url + "/v1/chat/completions", json=server.chat_requests[0].body)
+    tokens = [t["token"] for t in raw.json()["choices"][0]["logprobs"]["content"]]
+    assert (marker + "1" in tokens) is spaced  # the raw piece the strategy must read
+    assert verdict.score == pytest.approx(0.65)
+
+
 async def test_backend_parses_logprobs_into_token_logprobs(fake: FakeOpenAIServer) -> None:
     fake.responder = lambda body: Reply('{"consistency": 1}', p_consistent=0.6)
     backend = OpenAIBackend(MODEL, base_url=fake.url + "/v1")

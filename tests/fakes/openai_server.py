@@ -42,6 +42,8 @@ __all__ = [
 
 # Pieces a BPE tokenizer makes of a JSON answer: '{"', words, '":', ' ', single digits, ','.
 _TOKEN = re.compile(r'\{"|":|\s?"|\s?[A-Za-z]+|\d|\s|.', re.DOTALL)
+# SentencePiece attaches the preceding space to digits too: ' 1' is one piece.
+_SP_TOKEN = re.compile(r'\{"|":|\s?"|\s?[A-Za-z]+|\s?\d|\s|.', re.DOTALL)
 _LABEL_IN_JSON = re.compile(r'"consistency"\s*:\s*"?([01])')
 _BARE_LABEL = re.compile(r"^\s*([01])\s*$")
 _FILLERS = (" ", "\n", "the", " and", ".", "2", "Yes")
@@ -57,9 +59,9 @@ _ROLES = {"system", "developer", "user", "assistant", "tool"}
 _SCHEMA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-def tokenize(text: str) -> list[str]:
+def tokenize(text: str, *, space_joins_digits: bool = False) -> list[str]:
     """Split text into the pieces a BPE tokenizer would emit; they join back to ``text``."""
-    pieces = _TOKEN.findall(text)
+    pieces = (_SP_TOKEN if space_joins_digits else _TOKEN).findall(text)
     assert "".join(pieces) == text
     return pieces
 
@@ -223,6 +225,8 @@ class FakeOpenAIServer:
             ignore the field, ``"logprobs": null``).
         reject_logprobs: Answer requests that ask for logprobs with HTTP 400, as reasoning
             models and some gateways do.
+        space_marker: Show tokens as raw tokenizer pieces, a leading space written as this
+            marker (``"▁"`` SentencePiece, ``"Ġ"`` byte-level BPE), as some servers do.
         api_key: When set, requests need ``Authorization: Bearer <api_key>`` (vLLM's
             ``--api-key``); a wrong key gets a 401 that echoes it, as OpenAI's does.
         latency_s: Delay before every chat answer.
@@ -241,6 +245,7 @@ class FakeOpenAIServer:
         responder: Callable[[dict[str, Any]], Reply | str] = default_responder,
         logprobs: bool = True,
         reject_logprobs: bool = False,
+        space_marker: str | None = None,
         api_key: str | None = None,
         latency_s: float = 0.0,
         max_model_len: int = 8192,
@@ -249,6 +254,7 @@ class FakeOpenAIServer:
         self.responder = responder
         self.logprobs = logprobs
         self.reject_logprobs = reject_logprobs
+        self.space_marker = space_marker
         self.api_key = api_key
         self.latency_s = latency_s
         self.max_model_len = max_model_len
@@ -344,7 +350,7 @@ class FakeOpenAIServer:
         """A vLLM chat-completion response for ``reply`` to the request ``body``."""
         if isinstance(reply, str):
             reply = Reply(reply)
-        pieces = tokenize(reply.content)
+        pieces = tokenize(reply.content, space_joins_digits=self.space_marker is not None)
         finish = reply.finish_reason
         max_tokens = body.get("max_tokens")
         if isinstance(max_tokens, int) and len(pieces) > max_tokens:
@@ -352,7 +358,8 @@ class FakeOpenAIServer:
         content = "".join(pieces)
         logprobs = None
         if self.logprobs and body.get("logprobs") is True:
-            logprobs = {"content": _token_logprobs(pieces, reply, body.get("top_logprobs") or 0)}
+            top_n = body.get("top_logprobs") or 0
+            logprobs = {"content": _token_logprobs(pieces, reply, top_n, self.space_marker)}
         prompt_chars = sum(
             len(m.get("content", "")) for m in body["messages"] if isinstance(m.get("content"), str)
         )
@@ -390,24 +397,27 @@ def _lp(p: float) -> float:
     return math.log(p) if p > 0 else _VLLM_NEG_INF
 
 
-def _entry(token: str, logprob: float) -> dict[str, Any]:
-    return {"token": token, "logprob": logprob, "bytes": list(token.encode())}
+def _entry(token: str, logprob: float, marker: str | None = None) -> dict[str, Any]:
+    shown = marker + token[1:] if marker and token.startswith(" ") else token
+    return {"token": shown, "logprob": logprob, "bytes": list(token.encode())}
 
 
-def _token_logprobs(pieces: list[str], reply: Reply, top_n: int) -> list[dict[str, Any]]:
+def _token_logprobs(
+    pieces: list[str], reply: Reply, top_n: int, marker: str | None = None
+) -> list[dict[str, Any]]:
     label_at = label_token_index(pieces)
     out: list[dict[str, Any]] = []
     for index, piece in enumerate(pieces):
         if index == label_at:
-            chosen = piece.strip()
+            lead = piece[: len(piece) - len(piece.lstrip())]  # ' 1' has ' 0' as its rival
             p1 = reply.p_consistent
             if p1 is None:
-                p1 = 0.9 if chosen == "1" else 0.1
+                p1 = 0.9 if piece.strip() == "1" else 0.1
             # 98 % of the mass on the two labels, 2 % on unrelated tokens.
-            dist = {"1": 0.98 * p1, "0": 0.98 * (1 - p1)}
+            dist = {lead + "1": 0.98 * p1, lead + "0": 0.98 * (1 - p1)}
             fillers = [f for f in _FILLERS if f not in dist][:3]
             dist.update({f: 0.02 / len(fillers) for f in fillers})
-            own = dist[chosen]
+            own = dist[piece]
         else:
             own = 0.97
             fillers = [f for f in _FILLERS if f != piece][:4]
@@ -415,8 +425,8 @@ def _token_logprobs(pieces: list[str], reply: Reply, top_n: int) -> list[dict[st
         ranked = sorted(dist.items(), key=lambda kv: kv[1], reverse=True)[:top_n]
         out.append(
             {
-                **_entry(piece, _lp(own)),
-                "top_logprobs": [_entry(t, _lp(p)) for t, p in ranked],
+                **_entry(piece, _lp(own), marker),
+                "top_logprobs": [_entry(t, _lp(p), marker) for t, p in ranked],
             }
         )
     return out
