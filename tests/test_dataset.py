@@ -796,3 +796,15 @@ def test_fib_source_from_file_name_only_when_rows_do_not_tell(tmp_path: Path) ->
     assert {e.source for e in Dataset.from_fib(_write_jsonl(folder / "f.jsonl", [FIB_ROW]))} == {
         "fib"
     }
+
+
+def test_stream_yields_lazily_and_matches_load(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in PAIRS) + "{broken\n", encoding="utf-8")
+    stream = Dataset.stream(path)
+    got = [next(stream) for _ in range(3)]  # the broken line is not read yet
+    assert got == list(Dataset.from_examples(PAIRS))
+    with pytest.raises(DataError, match="line 4 is not valid JSON"):
+        next(stream)
+    fib = _write_jsonl(tmp_path / "xsum.jsonl", [FIB_ROW])
+    assert list(Dataset.stream(fib)) == list(Dataset.load(fib))

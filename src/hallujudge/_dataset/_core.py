@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import itertools
 import json
 import os
 import random
@@ -377,6 +378,38 @@ class Dataset(Sequence[Example]):
             detect=True,
             hint=fib_source_hint(path.name),
         )
+
+    @staticmethod
+    def stream(path: str | os.PathLike[str], **mapping: str | None) -> Iterator[Example]:
+        """Validate and yield a file's rows one at a time, without holding them all.
+
+        For files too big for memory. Rows are read and checked exactly as :meth:`load` does
+        (FIB and USB rows recognised), except that ids are not checked for uniqueness, which
+        needs the whole file.
+
+        Args:
+            path: A ``.jsonl``/``.json``/``.csv``/``.parquet`` file.
+            **mapping: Column names, as in :meth:`from_csv`.
+
+        Yields:
+            One Example per row (several per FIB row).
+
+        Raises:
+            DataError: For a missing file or an invalid row, when it is reached.
+        """
+        p = check_file(path)
+        rows = iter_path(p)
+        first = next(rows, None)
+        if first is None:
+            return
+        rows = itertools.chain([first], rows)
+        fmt = "pairs" if mapping else sniff(first[2])
+        if fmt == "fib":
+            yield from fib_examples(rows, fallback=fib_source_hint(p.name))
+        elif fmt == "usb":
+            yield from usb_examples(rows)
+        else:
+            yield from rows_to_examples(rows, make_mapping(mapping, first[2]))
 
     @classmethod
     def from_fib(
