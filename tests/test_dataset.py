@@ -118,6 +118,8 @@ def test_from_pandas_nan_label_is_unlabelled_nan_text_is_error() -> None:
     pd = pytest.importorskip("pandas")
     df = pd.DataFrame({"premise": ["D.", "E."], "hypothesis": ["S.", "T."], "target": [1, None]})
     assert [ex.label for ex in Dataset.from_pandas(df)] == [1, None]
+    ids = pd.DataFrame({"id": [7, None], "premise": ["D.", "E."], "hypothesis": ["S.", "T."]})
+    assert [ex.id for ex in Dataset.from_pandas(ids)] == ["7", None]
     bad = pd.DataFrame({"premise": ["D.", None], "hypothesis": ["S.", "T."]})
     with pytest.raises(DataError, match=r"row 1 .*'premise' is empty") as info:
         Dataset.from_pandas(bad)
@@ -227,6 +229,8 @@ def test_missing_field_lists_columns_and_mapping(tmp_path: Path) -> None:
         (False, 0),
         (1.0, 1),
         ("Consistent", 1),
+        ("1.0", 1),
+        ("0.0", 0),
         (" inconsistent ", 0),
         (None, None),
         ("", None),

@@ -136,8 +136,8 @@ def _plain(value: object) -> object:
 def parse_label(value: object, *, where: str, row: int | str | None) -> Literal[0, 1] | None:
     """Read a label: 1 = consistent, 0 = inconsistent, None = unlabelled.
 
-    Accepts 0/1 (ints, integral floats, ``"0"``/``"1"``), booleans, and the words
-    ``consistent``/``inconsistent`` (any case). Empty cells are unlabelled.
+    Accepts 0/1 (ints, integral floats, ``"0"``/``"1"``/``"0.0"``/``"1.0"``), booleans, and
+    the words ``consistent``/``inconsistent`` (any case). Empty cells are unlabelled.
 
     Args:
         value: The raw cell.
@@ -165,6 +165,8 @@ def parse_label(value: object, *, where: str, row: int | str | None) -> Literal[
             return None
         if text in _TEXT_LABELS:
             return 1 if _TEXT_LABELS[text] == 1 else 0
+        if text in ("1.0", "0.0"):  # CSVs written by pandas from a float column
+            return 1 if text == "1.0" else 0
     raise DataError(
         f"{where}: label {value!r} is not valid; use 1 or 'consistent' for a consistent "
         "summary, 0 or 'inconsistent' for an inconsistent one, or leave it empty",
@@ -216,6 +218,8 @@ def _optional_str(value: object, name: str, *, where: str, row: int) -> str | No
         raise DataError(f"{where}: {name!r} must be text, got {value!r}", row=row)
     if isinstance(value, numbers.Integral):
         return str(value)  # numeric ids (FIB's, pandas' int columns) are fine as text
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # pandas turns int columns with gaps into floats
     if isinstance(value, str):
         return value
     raise DataError(
