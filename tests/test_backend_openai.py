@@ -632,6 +632,20 @@ def test_max_input_tokens_chunks_long_documents(fake: FakeOpenAIServer) -> None:
     assert len(fake.chat_requests) == verdict.meta["chunks"]
 
 
+def test_credentials_in_base_url_stay_out_of_errors_and_cache_keys() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    backend = OpenAIBackend(MODEL, base_url=f"http://user:{SECRET}@127.0.0.1:{port}/v1")
+    judge = Judge(backend, max_attempts=1)
+    _OPEN.append(judge)
+    verdict = judge.score(DOC, SUMMARY)
+    assert verdict.meta["error_type"] == "BackendConnectionError"
+    assert backend.base_url == f"http://127.0.0.1:{port}/v1"
+    for text in (verdict.error, repr(backend), json.dumps(backend.cache_identity())):
+        assert SECRET not in (text or "")
+
+
 def test_cache_identity_names_the_server_not_the_key(fake: FakeOpenAIServer) -> None:
     a = OpenAIBackend(MODEL, base_url=fake.url + "/v1", api_key=SECRET)
     b = OpenAIBackend(MODEL, base_url="http://127.0.0.1:9/v1")

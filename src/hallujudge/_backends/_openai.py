@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import os
+import urllib.parse
 from typing import Any
 
 import httpx
@@ -96,10 +97,10 @@ class OpenAIBackend(Backend):
             raise ConfigurationError("timeout_s must be positive (or None for the Judge's)")
         self.model = model.strip()
         self.name = f"openai:{self.model}"
-        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip(
-            "/"
-        )
-        if not self.base_url.startswith(("http://", "https://")):
+        url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self._url = url  # may hold user:password@: only requests see it
+        self.base_url = _without_userinfo(url)
+        if not url.startswith(("http://", "https://")):
             raise ConfigurationError(
                 f"base_url must start with http:// or https://, got {self.base_url!r} "
                 "(for vLLM: base_url='http://HOST:8000/v1')"
@@ -214,7 +215,7 @@ class OpenAIBackend(Backend):
             return await self._post(request, False)
 
     async def _post(self, request: Request, logprobs: bool) -> Response:
-        url = f"{self.base_url}/chat/completions"
+        url = f"{self._url}/chat/completions"
         timeout = self.timeout_s if self.timeout_s is not None else request.timeout_s
         try:
             http = await self._get_client().post(
@@ -312,6 +313,14 @@ class OpenAIBackend(Backend):
         if self._api_key and len(self._api_key) >= 4:
             text = text.replace(self._api_key, "***")
         return text
+
+
+def _without_userinfo(url: str) -> str:
+    """``url`` without any ``user:password@``, for reprs, errors and cache keys."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def _usage(raw: Any) -> Usage | None:
