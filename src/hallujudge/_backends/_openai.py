@@ -5,6 +5,7 @@ dependency), a connection pool sized for many requests in flight, and one place 
 and transport failures into the hallujudge error tree.
 
 Servers that ignore ``logprobs`` simply return none; the verdict then has a label but no score.
+Servers that refuse them with a 400 are asked again without them, once; later calls skip them.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class OpenAIBackend(Backend):
         model: The model name as the server knows it (vLLM: the served model name, which may
             contain slashes).
         api_key: Bearer token. Defaults to ``OPENAI_API_KEY``; local servers need none, and
-            without a key no ``Authorization`` header is sent.
+            without a key no ``Authorization`` header is sent (``api_key=""`` ignores the
+            environment). Never shown in reprs, errors or logs.
         base_url: The API root including ``/v1``. Defaults to ``OPENAI_BASE_URL``, else
             ``https://api.openai.com/v1``.
         timeout_s: Seconds per HTTP call; None uses the Judge's ``timeout_s``.
