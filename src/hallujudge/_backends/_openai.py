@@ -186,14 +186,14 @@ class OpenAIBackend(Backend):
     async def complete(self, request: Request) -> Response:
         """POST one chat completion and read the answer, usage and log-probabilities.
 
+        One HTTP call, except once per backend: when the server rejects ``logprobs`` with a
+        400 that names them, the call is repeated without them, and later calls skip them.
+
         Args:
             request: What to send.
 
         Returns:
             The model's answer.
-
-        One HTTP call, except once per backend: when the server rejects ``logprobs`` with a
-        400 that names them, the call is repeated without them, and later calls skip them.
 
         Raises:
             BackendError: Every failure, mapped here in one place: 429 -> RateLimitError (with
