@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import itertools
-import json
 import os
 import random
-import re
-import socket
-import tempfile
-import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -20,7 +14,9 @@ from .._errors import ConfigurationError, DataError
 from .._prompts import PromptStrategy, get_prompt
 from .._types import Example
 from . import _ops
+from ._export import write_jsonl
 from ._formats import fib_examples, fib_source_hint, sniff, usb_examples
+from ._hub import HUB_NAME, load_hub
 from ._read import (
     SUFFIXES,
     check_file,
@@ -40,13 +36,6 @@ __all__ = ["Dataset", "ExampleLike"]
 
 ExampleLike = Example | tuple[str, str] | tuple[str, str, Any] | Mapping[str, Any]
 """What :meth:`Dataset.from_examples` accepts per item."""
-
-_HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-# Known hub datasets: their default split and their format.
-_HUB_FORMATS: dict[str, tuple[str, str]] = {
-    "r-three/fib": ("test", "fib"),
-    "kundank/usb": ("test", "usb"),
-}
 
 
 class Dataset(Sequence[Example]):
@@ -368,7 +357,7 @@ class Dataset(Sequence[Example]):
         name = mapping.pop("name", None)
         text = os.fspath(path_or_name)
         path = Path(text).expanduser()
-        if not path.exists() and path.suffix.lower() not in SUFFIXES and _HUB_NAME.match(text):
+        if not path.exists() and path.suffix.lower() not in SUFFIXES and HUB_NAME.match(text):
             return cls.from_hub(text, dataset_name=name, **mapping)
         check_file(path)
         return cls._from_rows(
@@ -506,34 +495,11 @@ class Dataset(Sequence[Example]):
                 local file.
             ConfigurationError: If ``datasets`` is not installed.
         """
-        title = dataset_name
-        known = _HUB_FORMATS.get(name.lower())
-        split = split or (known[0] if known else "train")
-        datasets = optional_import("datasets")
-        _check_hub_reachable(datasets, name)
-        try:
-            hf = datasets.load_dataset(name, config, split=split)
-        except Exception as exc:  # network, offline mode, missing repo or split: all one story
-            why = " (HF_HUB_OFFLINE is set)" if _hub_offline(datasets) else ""
-            first = str(exc).splitlines()[0] if str(exc) else ""
-            hint = (
-                "Loading from the hub needs network access; otherwise download the data and "
-                "use Dataset.load('path/to/file.jsonl')."
-            )
-            if "scripts are no longer supported" in first:
-                hint = (
-                    "This hub dataset is built by a loading script, which the installed "
-                    "datasets package no longer runs: download its data files and use "
-                    "Dataset.load(path) (or Dataset.from_fib/from_usb)."
-                )
-            raise DataError(
-                f"could not load {name!r} split {split!r} from the Hugging Face hub{why}: "
-                f"{type(exc).__name__}: {first}. {hint}"
-            ) from exc
-        label = title or f"{name}:{split}"
-        if known and not mapping:
+        hf, fmt, split = load_hub(name, split, config)
+        label = dataset_name or f"{name}:{split}"
+        if fmt is not None and not mapping:
             rows = iter_records(iter(hf), origin=f"{name!r} split {split!r}")
-            if known[1] == "fib":
+            if fmt == "fib":
                 return cls(fib_examples(rows), name=label)
             return cls(usb_examples(rows), name=label)
         return cls.from_hf(hf, name=label, **mapping)
@@ -808,7 +774,7 @@ class Dataset(Sequence[Example]):
                     row["meta"] = ex.meta
                 yield row
 
-        return _write_jsonl(path, lines())
+        return write_jsonl(path, lines())
 
     def to_finetune_records(
         self, prompt: str | PromptStrategy = "fine-tune"
@@ -856,7 +822,7 @@ class Dataset(Sequence[Example]):
         Returns:
             The path written.
         """
-        return _write_jsonl(path, self.to_finetune_records(prompt))
+        return write_jsonl(path, self.to_finetune_records(prompt))
 
 
 def _concat(rows: Iterable[Example], name: str) -> Dataset:
@@ -886,38 +852,6 @@ def _explicit(**given: str | None) -> dict[str, str | None]:
     return {k: v for k, v in given.items() if v != defaults[k]}
 
 
-def _hub_offline(datasets: Any) -> bool:
-    # What `datasets` itself will do: it reads HF_HUB_OFFLINE once, at import.
-    return bool(getattr(getattr(datasets, "config", None), "HF_HUB_OFFLINE", False))
-
-
-def _check_hub_reachable(datasets: Any, name: str, timeout: float = 3.0) -> None:
-    # Without network, `datasets` retries for ~25 s before giving up: probe the endpoint once
-    # (DNS + TCP, bounded) and fail at once instead. In offline mode `datasets` itself answers
-    # fast (from its cache or with an error), so no probe is needed.
-    if _hub_offline(datasets):
-        return
-    endpoint = urllib.parse.urlsplit(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    host = endpoint.hostname or "huggingface.co"
-    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
-
-    def connect() -> None:
-        socket.create_connection((host, port), timeout=timeout).close()
-
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    try:
-        pool.submit(connect).result(timeout=timeout)
-    except Exception as exc:  # DNS failure, refused, timed out: all mean "no hub"
-        raise DataError(
-            f"cannot load {name!r}: the Hugging Face hub at {host}:{port} is unreachable "
-            f"({type(exc).__name__}: {exc or 'timed out'}). Loading from the hub needs network "
-            "access; set HF_HUB_OFFLINE=1 to use a copy already in the datasets cache, or "
-            "download the data and use Dataset.load('path/to/file.jsonl')."
-        ) from exc
-    finally:
-        pool.shutdown(wait=False)  # a hung DNS lookup must not block the caller
-
-
 def _name_of(path: str | os.PathLike[str]) -> str:
     p = Path(path)
     return f"{p.parent.name}/{p.stem}" if p.parent.name else p.stem
@@ -926,25 +860,3 @@ def _name_of(path: str | os.PathLike[str]) -> str:
 def _check_count(n: object) -> None:
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ConfigurationError(f"n must be a non-negative integer, got {n!r}")
-
-
-def _json_default(value: Any) -> Any:
-    # Meta from pandas/pyarrow may hold numpy values; anything else unknown is written as text.
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return str(value)
-
-
-def _write_jsonl(path: str | os.PathLike[str], rows: Iterable[Mapping[str, Any]]) -> Path:
-    target = Path(path).expanduser()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False, default=_json_default) + "\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
