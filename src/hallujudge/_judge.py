@@ -489,6 +489,25 @@ class Judge:
             for task in pending:
                 task.cancel()
 
+    def batch_score(self, items: Iterable[PairLike], **options: Any) -> list[Verdict]:
+        """Judge many pairs through Mistral's Batch API. Sync twin of :meth:`abatch_score`."""
+        return run_sync(self.abatch_score(items, **options), async_name="judge.abatch_score")
+
+    async def abatch_score(self, items: Iterable[PairLike], **options: Any) -> list[Verdict]:
+        """Judge many pairs through one Mistral batch job (cheaper, slower, resumable).
+
+        Args:
+            items: Pairs, Examples or a Dataset.
+            **options: ``job_id`` (resume), ``poll_s``, ``timeout_s``, ``on_submit``; see
+                :func:`hallujudge._batch.abatch_score`.
+
+        Returns:
+            Exactly one Verdict per input, in order.
+        """
+        from ._batch import abatch_score
+
+        return await abatch_score(self, items, **options)
+
     # -- lifecycle ------------------------------------------------------------------------
 
     async def aclose(self) -> None:

@@ -1,0 +1,86 @@
+"""Batch scoring through Mistral's Batch API, real SDK against the spec-validated fake."""
+
+from __future__ import annotations
+
+import pytest
+
+from fakes.mistral_server import INCONSISTENT_MARKER, MistralFakeServer
+from hallujudge import ConfigurationError, Example, FakeBackend, Judge
+
+DOC = "The bridge opened in 2001 and carries 40,000 cars a day."
+
+
+def _pairs() -> list[Example]:
+    return [
+        Example(document=DOC, summary="The bridge opened in 2001.", label=1),
+        Example(document=DOC, summary=f"The bridge opened in 1990 {INCONSISTENT_MARKER}.", label=0),
+        Example(document="", summary="An empty document is never sent.", label=1),
+        Example(document=DOC, summary="It carries 40,000 cars a day.", label=1),
+    ]
+
+
+def test_batch_score_maps_results_back_in_order(mistral_env: MistralFakeServer) -> None:
+    judge = Judge("mistral:open-mistral-7b")
+    submitted: list[str] = []
+    verdicts = judge.batch_score(_pairs(), poll_s=0.01, on_submit=submitted.append)
+    assert [v.label for v in verdicts] == ["consistent", "inconsistent", "unscored", "consistent"]
+    assert "empty" in (verdicts[2].error or "")
+    assert all(v.meta.get("batch_job") == submitted[0] for v in (verdicts[0], verdicts[3]))
+    assert verdicts[0].usage is not None and verdicts[0].usage.total_tokens > 0
+    # One upload and one job; the uploaded lines are exactly the live request bodies.
+    creates = [r for r in mistral_env.requests if r.path == "/v1/batch/jobs" and r.method == "POST"]
+    assert len(creates) == 1
+    assert creates[0].body["endpoint"] == "/v1/chat/completions"
+    assert creates[0].body["model"] == "open-mistral-7b"
+    uploads = [r for r in mistral_env.requests if r.path == "/v1/files" and r.method == "POST"]
+    assert len(uploads) == 1
+    # No chat completion was called live: everything went through the batch.
+    assert not [r for r in mistral_env.requests if r.path == "/v1/chat/completions"]
+
+
+def test_batch_lines_match_live_requests() -> None:
+    from hallujudge._batch import batch_requests
+
+    fake = FakeBackend()
+    judge = Judge(fake)
+    pair = _pairs()[0]
+    judge.score(pair.document, pair.summary)
+    (line,) = batch_requests(judge, [pair])
+    sent = fake.requests[0]
+    assert line["body"]["messages"] == [dict(m) for m in sent.messages]
+    assert line["body"]["temperature"] == sent.temperature == 0.0
+    assert line["body"]["response_format"] == sent.response_format
+
+
+def test_batch_resume_by_job_id(mistral_env: MistralFakeServer) -> None:
+    judge = Judge("mistral:open-mistral-7b")
+    submitted: list[str] = []
+    first = judge.batch_score(_pairs(), poll_s=0.01, on_submit=submitted.append)
+    again = judge.batch_score(_pairs(), poll_s=0.01, job_id=submitted[0])
+    assert [v.label for v in again] == [v.label for v in first]
+    creates = [r for r in mistral_env.requests if r.path == "/v1/batch/jobs" and r.method == "POST"]
+    assert len(creates) == 1  # resuming did not submit a second job
+    with pytest.raises(ConfigurationError, match="other inputs"):
+        judge.batch_score(_pairs()[:2], poll_s=0.01, job_id=submitted[0])
+
+
+def test_batch_failed_lines_are_unscored_not_dropped(mistral_env: MistralFakeServer) -> None:
+    # An unknown fine-tuned model makes every line fail (HTTP 400 inside the batch).
+    judge = Judge("ft:open-mistral-7b:nope:20260101:deadbeef")
+    verdicts = judge.batch_score(_pairs()[:2], poll_s=0.01)
+    assert [v.label for v in verdicts] == ["unscored", "unscored"]
+    assert all("batch request failed" in (v.error or "") for v in verdicts)
+    assert all(v.meta["retryable"] is True for v in verdicts)
+
+
+def test_batch_refuses_non_mistral_judges() -> None:
+    with pytest.raises(ConfigurationError, match="Batch API"):
+        Judge(FakeBackend()).batch_score(_pairs())
+
+
+def test_batch_timeout_says_how_to_resume(mistral_env: MistralFakeServer) -> None:
+    judge = Judge("mistral:open-mistral-7b")
+    with pytest.raises(ConfigurationError, match="job_id="):
+        judge.batch_score(_pairs()[:1], poll_s=0.01, timeout_s=0.0)
+    creates = [r for r in mistral_env.requests if r.path == "/v1/batch/jobs" and r.method == "POST"]
+    assert len(creates) == 1  # the job was submitted before the wait gave up
