@@ -43,6 +43,8 @@ _NEGATIVE = {
     "unfaithful", "incorrect", "inaccurate",
 }  # fmt: skip
 
+_BARE_ANSWERS = frozenset({"0", "1", "0.0", "1.0", "true", "false", "yes", "no"})
+
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _KEY_VALUE = re.compile(
     r"[\"']?(" + "|".join(_LABEL_KEYS + _INVERTED_KEYS) + r")[\"']?\s*[:=]\s*[\"']?"
@@ -50,7 +52,10 @@ _KEY_VALUE = re.compile(
     re.IGNORECASE,
 )
 _ANSWER_LINE = re.compile(
-    r"(?:final answer|answer|label|verdict|conclusion)\s*(?:is)?\s*[:=\-]?\s*\**\s*[\"']?"
+    # No two adjacent quantifiers may match the same characters: "answer" followed by a long
+    # run of spaces must cost linear time, not cubic (a degenerate model output hung here).
+    r"(?:final answer|answer|label|verdict|conclusion)(?:\**\s+is)?(?:[\s*]*[:=\-])?"
+    r"[\s*\"']*"
     r"(not consistent|inconsistent|consistent|unsupported|supported|yes|no|[01])\b",
     re.IGNORECASE,
 )
@@ -115,7 +120,7 @@ def _json_objects(text: str) -> list[tuple[dict[str, Any], int]]:
             continue
         try:
             obj, _ = decoder.raw_decode(chunk[brace:])
-        except ValueError:
+        except (ValueError, RecursionError):  # deeply nested input overflows the decoder
             continue
         if isinstance(obj, dict):
             found.append((obj, base + brace))
@@ -160,8 +165,10 @@ def parse_answer(text: str) -> ParsedAnswer:
         return ParsedAnswer(label=None, error="the model returned an empty answer")
 
     bare = stripped.strip("`\"' .*").lower()
-    if bare in ("0", "1"):
-        return ParsedAnswer(label=int(bare), offset=text.find(bare))
+    if bare in _BARE_ANSWERS:  # "1", "Yes.", "false", "1.0": a whole answer in one word
+        label = _value_to_label(bare)
+        match = re.search(re.escape(bare), text, re.IGNORECASE)
+        return ParsedAnswer(label=label, offset=match.start() if match else None)
 
     for obj, base in _json_objects(text):
         parsed = _from_object(obj, text, base)
@@ -188,14 +195,12 @@ def parse_answer(text: str) -> ParsedAnswer:
     # "inconsistent" contains "consistent": mask negative matches before looking for positives.
     masked = _NEG_WORDS.sub(lambda m: " " * len(m.group(0)), text)
     positives = list(_POS_WORDS.finditer(masked))
+    if _REFUSAL.search(text):  # "I cannot tell whether it is hallucinated" is no label either way
+        return ParsedAnswer(label=None, error="the model refused to answer")
     if negatives and not positives:
         return ParsedAnswer(label=0, reason=stripped, offset=negatives[0].start())
     if positives and not negatives:
-        if _REFUSAL.search(text):
-            return ParsedAnswer(label=None, error="the model refused to answer")
         return ParsedAnswer(label=1, reason=stripped, offset=positives[0].start())
-    if _REFUSAL.search(text):
-        return ParsedAnswer(label=None, error="the model refused to answer")
     if negatives and positives:
         return ParsedAnswer(
             label=None, error="the answer names both labels and no final answer: ambiguous"

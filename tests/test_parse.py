@@ -1,0 +1,215 @@
+"""The answer parser against what real models say, plus property tests: it never raises."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hallujudge._parse import ParsedAnswer, parse_answer
+from hallujudge._prompts import available_prompts, get_prompt
+
+CONSISTENT = 1
+INCONSISTENT = 0
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        # JSON, as asked
+        ('{"consistency": 1, "reason": "all claims supported"}', CONSISTENT),
+        ('{"consistency": 0, "reason": "wrong date"}', INCONSISTENT),
+        # JSON in code fences
+        ('```json\n{"consistency": 1, "reason": "ok"}\n```', CONSISTENT),
+        ('```JSON\n{"consistency": 0}\n```', INCONSISTENT),
+        ('```\n{"consistency": 0}\n```', INCONSISTENT),
+        # JSON surrounded by prose
+        ('Sure! Here is my answer: {"consistency": 0, "reason": "x"} Hope it helps.', INCONSISTENT),
+        ('After checking each claim:\n\n{"consistency": 1}\n\nLet me know.', CONSISTENT),
+        # value types models use
+        ('{"consistency": "1"}', CONSISTENT),
+        ('{"consistency": "0"}', INCONSISTENT),
+        ('{"consistency": 1.0}', CONSISTENT),
+        ('{"consistency": 0.0}', INCONSISTENT),
+        ('{"consistency": "1.0"}', CONSISTENT),
+        ('{"consistency": true}', CONSISTENT),
+        ('{"consistency": false}', INCONSISTENT),
+        ('{"consistency": "yes"}', CONSISTENT),
+        ('{"consistency": "no"}', INCONSISTENT),
+        ('{"Consistency": "Consistent"}', CONSISTENT),
+        ('{"label": "inconsistent"}', INCONSISTENT),
+        ('{"answer": "not consistent"}', INCONSISTENT),
+        ('{"factually_consistent": false, "explanation": "date wrong"}', INCONSISTENT),
+        # inverted keys: a hallucination flag means the opposite of consistency
+        ('{"hallucination": true}', INCONSISTENT),
+        ('{"hallucination": false}', CONSISTENT),
+        ('{"hallucinated": "yes"}', INCONSISTENT),
+        ('{"is_hallucinated": 0}', CONSISTENT),
+        ("hallucination: yes", INCONSISTENT),
+        # bare one-word answers
+        ("1", CONSISTENT),
+        ("0", INCONSISTENT),
+        ('"1"', CONSISTENT),
+        ("**0**", INCONSISTENT),
+        ("`1`", CONSISTENT),
+        ("1.0", CONSISTENT),
+        ("0.0", INCONSISTENT),
+        ("true", CONSISTENT),
+        ("False", INCONSISTENT),
+        ("Yes", CONSISTENT),
+        ("yes.", CONSISTENT),
+        ("No", INCONSISTENT),
+        ("NO.", INCONSISTENT),
+        # label words
+        ("consistent", CONSISTENT),
+        ("Consistent.", CONSISTENT),
+        ("inconsistent", INCONSISTENT),
+        ("not consistent", INCONSISTENT),
+        ("The summary is consistent with the document.", CONSISTENT),
+        ("The summary is not consistent with the document.", INCONSISTENT),
+        ("The summary is factually inconsistent.", INCONSISTENT),
+        ("The summary is unsupported by the document.", INCONSISTENT),
+        ("No, the summary is not supported.", INCONSISTENT),
+        ("Yes, the summary is consistent.", CONSISTENT),
+        # an explicit answer after reasoning that names both labels: the last answer wins
+        (
+            "Claim 1 is consistent with the document. Claim 2 is inconsistent: the document "
+            "says 2.4 million.\n\nAnswer: inconsistent",
+            INCONSISTENT,
+        ),
+        (
+            "Parts look inconsistent at first, but on reflection they are consistent.\n"
+            "Final answer: consistent",
+            CONSISTENT,
+        ),
+        ("Reasoning...\n**Answer**: inconsistent", INCONSISTENT),
+        ("The answer is: consistent.", CONSISTENT),
+        ("Answer: 0", INCONSISTENT),
+        ("Answer: no", INCONSISTENT),
+        ("Label: Inconsistent", INCONSISTENT),
+        ("Consistency: 1", CONSISTENT),
+        ("Label = 0", INCONSISTENT),
+        # truncated JSON that still carries its label
+        ('{"consistency": 1, "reason": "the document st', CONSISTENT),
+        ('{"reason": "wrong date", "consistency": 0', INCONSISTENT),
+        # the label in JSON wins over label words in the reason
+        ('{"consistency": 0, "reason": "only the first claim is consistent"}', INCONSISTENT),
+    ],
+)
+def test_reads_label(text: str, label: int) -> None:
+    parsed = parse_answer(text)
+    assert parsed.error is None, parsed
+    assert parsed.label == label
+
+
+@pytest.mark.parametrize(
+    ("text", "error_part"),
+    [
+        ("", "empty"),
+        ("   \n\t ", "empty"),
+        ("I'm sorry, but I cannot help with that.", "refused"),
+        ("I cannot determine whether this summary is consistent.", "refused"),
+        # a refusal that names a negative word must not count as "inconsistent"
+        ("I cannot determine whether the summary is hallucinated.", "refused"),
+        ("As an AI, I am unable to judge whether this is unsupported.", "refused"),
+        ("Some parts are consistent and some are inconsistent.", "ambiguous"),
+        ('{"reason": "the document says', "truncated"),
+        ('{"consistency": 2, "reason": "x"}', "no consistency label"),
+        ('{"consistency": null}', "no consistency label"),
+        ("The weather in Paris is nice.", "no consistency label"),
+        ("maybe", "no consistency label"),
+    ],
+)
+def test_unscored_with_reason(text: str, error_part: str) -> None:
+    parsed = parse_answer(text)
+    assert parsed.label is None
+    assert parsed.error is not None
+    assert error_part in parsed.error
+
+
+def test_reason_is_kept_from_json() -> None:
+    parsed = parse_answer('{"consistency": 0, "reasoning": "the date is 1859, not 1895"}')
+    assert parsed.label == 0
+    assert parsed.reason == "the date is 1859, not 1895"
+
+
+def test_offset_points_at_the_label_value() -> None:
+    text = 'Here: {"reason": "fine", "consistency": 1}'
+    parsed = parse_answer(text)
+    assert parsed.offset is not None
+    assert text[parsed.offset] == "1"
+    text = "Step by step... Answer: inconsistent"
+    parsed = parse_answer(text)
+    assert parsed.offset is not None
+    assert text[parsed.offset :].startswith("inconsistent")
+
+
+def test_non_string_input_is_unscored_not_raised() -> None:
+    parsed = parse_answer(None)  # type: ignore[arg-type]
+    assert parsed.label is None
+    assert parsed.error is not None
+    assert "NoneType" in parsed.error
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "answer" + " " * 100_000 + "x",  # hung (cubic regex backtracking) before the fix
+        "**Answer" + "*" * 100_000 + "x",
+        "consistency" + " " * 100_000,
+        '{"a":' * 20_000,  # RecursionError in the JSON decoder before the fix
+        "{" * 100_000,
+        "`" * 100_000,
+        "answer:" * 20_000,
+        "consistent inconsistent " * 20_000,
+    ],
+    ids=["answer-spaces", "answer-stars", "key-spaces", "deep-json", "braces", "ticks", "a", "w"],
+)
+def test_adversarial_inputs_are_fast(text: str) -> None:
+    started = time.perf_counter()
+    parsed = parse_answer(text)
+    assert time.perf_counter() - started < 2.0
+    assert (parsed.label is None) == (parsed.error is not None)
+
+
+def _check_invariant(parsed: ParsedAnswer) -> None:
+    assert parsed.label in (0, 1, None)
+    assert (parsed.label is None) == (parsed.error is not None)
+
+
+label_words = st.sampled_from(
+    [
+        "consistent", "inconsistent", "not consistent", "Answer:", "{", "}", '"consistency"',
+        ":", "1", "0", "true", "false", "yes", "no", "```json", "```", "hallucination",
+        "I cannot", "I'm sorry", " ", "\n", "**", '"', "'", "reason", "supported", "=",
+    ]
+)  # fmt: skip
+model_like = st.lists(st.one_of(label_words, st.text(max_size=20)), max_size=40).map("".join)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.text(), model_like))
+def test_parse_answer_never_raises(text: str) -> None:
+    _check_invariant(parse_answer(text))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(min_size=1, max_size=50), st.integers(min_value=20_000, max_value=200_000))
+def test_parse_answer_never_raises_on_huge_text(piece: str, size: int) -> None:
+    text = (piece * (size // len(piece) + 1))[:size]
+    started = time.perf_counter()
+    _check_invariant(parse_answer(text))
+    assert time.perf_counter() - started < 5.0
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(available_prompts())), st.one_of(st.text(), model_like))
+def test_every_strategy_parse_never_raises(name: str, text: str) -> None:
+    strategy = get_prompt(name)
+    verdict = strategy.parse(text)
+    assert verdict.label in ("consistent", "inconsistent", "unscored")
+    assert (verdict.label == "unscored") == (verdict.error is not None)
+    assert verdict.raw == text
+    assert verdict.prompt == strategy.id
