@@ -66,8 +66,8 @@ BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-# Resample chunks hold at most this many indices at once (about 32 MB of int64).
-_CHUNK_CELLS = 4_000_000
+# Resample chunks hold at most this many indices at once (8 MB of int64 per temporary).
+_CHUNK_CELLS = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -514,7 +514,8 @@ def paired_bootstrap(
 
     Returns:
         ``(diff, low, high, p_value)``: the observed difference, its 95% interval and a
-        two-sided p-value (twice the share of resamples on the other side of zero, capped at 1).
+        two-sided p-value: ``2 (k + 1) / (B + 1)`` with ``k`` of the ``B`` resamples on the
+        other side of zero (or at it), capped at 1.
     """
     a = np.asarray(correct_a, dtype=np.float64)
     b = np.asarray(correct_b, dtype=np.float64)
@@ -536,8 +537,9 @@ def paired_bootstrap(
     if diff == 0.0:
         p_value = 1.0
     else:
-        other_side = float(np.mean(diffs <= 0.0) if diff > 0 else np.mean(diffs >= 0.0))
-        p_value = float(min(1.0, 2.0 * other_side))
+        # (k + 1) / (B + 1): a resampling p-value is never exactly 0, only "below 1/B".
+        other = int(np.sum(diffs <= 0.0) if diff > 0 else np.sum(diffs >= 0.0))
+        p_value = float(min(1.0, 2.0 * (other + 1) / (n_boot + 1)))
     return diff, low, high, p_value
 
 
