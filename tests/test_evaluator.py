@@ -393,3 +393,28 @@ def test_bad_options_are_configuration_errors() -> None:
         Evaluator("data.jsonl")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="Judge"):
         Evaluator(make_rows(2), cache=None).run(42)  # type: ignore[arg-type]
+
+
+def test_unexpected_backend_errors_are_not_cached(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def flaky(request: Request) -> str:
+        calls.append(request.example.summary)
+        if len(calls) == 1:
+            raise KeyError("glitch")  # not a BackendError: the Judge's catch-all
+        return '{"consistency": 1}'
+
+    judge = Judge(FunctionBackend(flaky, name="flaky"), max_attempts=1)
+    rows = make_rows(1)
+    first = Evaluator(rows, cache=tmp_path / "c.sqlite", bootstrap=0).run(judge)
+    assert first.n_unscored == 1
+    assert "unexpected error: KeyError" in first.columns.errors[0]
+    second = Evaluator(rows, cache=tmp_path / "c.sqlite", bootstrap=0).run(judge)
+    assert len(calls) == 2
+    assert second.n_scored == 1
+
+
+def test_progress_bar_can_be_forced(capsys: pytest.CaptureFixture[str]) -> None:
+    report = Evaluator(make_rows(5), cache=None, bootstrap=0, progress=True).run(scoring_judge()[0])
+    assert report.n == 5
+    assert "5/5" in capsys.readouterr().err

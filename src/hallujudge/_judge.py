@@ -251,7 +251,11 @@ class Judge:
                 raise
             except Exception as exc:  # one broken row must not sink a whole score_many
                 logger.exception("hallujudge: unexpected error while judging")
-                verdict = Verdict.unscored(f"unexpected error: {type(exc).__name__}: {exc}")
+                # retryable: a bug or glitch, not the model's answer; caches must not keep it.
+                verdict = Verdict.unscored(
+                    f"unexpected error: {type(exc).__name__}: {exc}",
+                    meta={"error_type": type(exc).__name__, "retryable": True},
+                )
         return verdict.model_copy(
             update={
                 "model": self.model,
