@@ -148,7 +148,11 @@ class PromptStrategy:
         position = 0
         for tok in logprobs:
             end = position + len(tok.token)
-            if end > parsed.offset and _token_text(tok.token) in self.label_tokens:
+            if end > parsed.offset and _token_text(tok.token) not in self.label_tokens:
+                # The label shares its token with other text (" 1,"): a later digit in the
+                # reason must not be read as the label, so give no score at all.
+                return None
+            if end > parsed.offset:
                 probs = {1: 0.0, 0: 0.0}
                 alternatives = tok.top or {tok.token: tok.logprob}
                 for alt, lp in alternatives.items():
