@@ -212,16 +212,28 @@ def traced(
         A decorator that keeps the function's signature and sync/async nature.
     """
 
+    # Weave calls these inside the traced call: they must never raise, or tracing would break
+    # the judgment it observes. A failed op's output is None.
     def shown_inputs(bound: dict[str, Any]) -> dict[str, Any]:
-        if inputs is not None:
-            return cast(dict[str, Any], scrub(inputs(bound)))
-        return cast(
-            dict[str, Any],
-            scrub({k: _output_to_trace(v) for k, v in bound.items() if k not in ("self", "cls")}),
-        )
+        try:
+            if inputs is not None:
+                return cast(dict[str, Any], scrub(inputs(bound)))
+            return cast(
+                dict[str, Any],
+                scrub(
+                    {k: _output_to_trace(v) for k, v in bound.items() if k not in ("self", "cls")}
+                ),
+            )
+        except Exception as exc:
+            return {"trace_error": f"inputs not shown: {type(exc).__name__}"}
 
     def shown_output(value: Any) -> Any:
-        return scrub(output(value)) if output is not None else _output_to_trace(value)
+        if value is None:
+            return None
+        try:
+            return scrub(output(value)) if output is not None else _output_to_trace(value)
+        except Exception as exc:
+            return {"trace_error": f"output not shown: {type(exc).__name__}"}
 
     def decorate(fn: F) -> F:
         ops: list[Callable[..., Any]] = []
