@@ -235,3 +235,48 @@ def test_cli_eval_on_fib_val_with_limit(tmp_path: Path, capsys: pytest.CaptureFi
     assert report["metrics"]["scored"]["recall"]["value"] == 0.0
     assert "fib" in report["dataset"]["name"]
     assert "Recall (inconsistent)" in capsys.readouterr().out
+
+
+def _chromium() -> str | None:
+    import shutil
+
+    for name in ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no headless Chromium on this machine")
+def test_html_report_renders_in_headless_chromium(report: EvalReport, tmp_path: Path) -> None:
+    import subprocess
+
+    image = pytest.importorskip("PIL.Image")
+    page = tmp_path / "report.html"
+    shot = tmp_path / "report.png"
+    report.to_html(page)
+    subprocess.run(
+        [
+            str(_chromium()),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1200,1400",
+            f"--screenshot={shot}",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    pixels = image.open(shot).convert("RGB")
+    colours = {c for _, c in pixels.getcolors(maxcolors=1 << 20) or []}
+
+    def near(target: tuple[int, int, int]) -> bool:
+        return any(sum(abs(a - b) for a, b in zip(c, target, strict=True)) < 30 for c in colours)
+
+    assert pixels.size == (1200, 1400)
+    assert near((31, 119, 180))  # the ROC/calibration blue was drawn
+    assert near((214, 39, 40))  # the inconsistent-class red of the histogram
+    assert len(colours) > 200  # text, plots and shading, not a blank page

@@ -722,7 +722,13 @@ def _sy(y: float) -> float:
     return _H - _MB - y * (_H - _MT - _MB)
 
 
-def _frame(title: str, xlabel: str, ylabel: str, *, diagonal: bool) -> list[str]:
+def _tick(t: float, y_max: int | None) -> str:
+    return f"{t:g}" if y_max is None else str(round(t * y_max, 1)).removesuffix(".0")
+
+
+def _frame(
+    title: str, xlabel: str, ylabel: str, *, diagonal: bool, y_max: int | None = None
+) -> list[str]:
     e = html.escape
     parts = [
         f'<svg width="{_W}" height="{_H}" '
@@ -740,7 +746,7 @@ def _frame(title: str, xlabel: str, ylabel: str, *, diagonal: bool) -> list[str]
             f'<text x="{_sx(t):.1f}" y="{_sy(0) + 14:.1f}" text-anchor="middle" '
             f'font-size="10">{t:g}</text>'
             f'<text x="{_sx(0) - 5:.1f}" y="{_sy(t) + 3:.1f}" text-anchor="end" '
-            f'font-size="10">{t:g}</text>'
+            f'font-size="10">{_tick(t, y_max)}</text>'
         )
     parts.append(
         f'<rect x="{_sx(0):.1f}" y="{_sy(1):.1f}" width="{_sx(1) - _sx(0):.1f}" '
@@ -895,7 +901,7 @@ def _histogram_svg(report: EvalReport, bins: int = 20) -> str:
     groups = [("inconsistent", labels == 0, _COLORS[1]), ("consistent", labels == 1, _COLORS[0])]
     hists = [np.histogram(scores[mask], bins=edges)[0] for _, mask, _ in groups]
     top = max(1, int(max(h.max() for h in hists)))
-    parts = _frame(title, "P(consistent)", f"rows (max {top})", diagonal=False)
+    parts = _frame(title, "P(consistent)", "rows", diagonal=False, y_max=top)
     bw = (_sx(1) - _sx(0)) / bins
     for k, ((_, _, color), hist) in enumerate(zip(groups, hists, strict=True)):
         for b, v in enumerate(hist):
