@@ -16,6 +16,7 @@ import pytest
 from fakes.mistral_server import (
     INCONSISTENT_MARKER,
     MistralFakeServer,
+    drop,
     rate_limited,
     server_error,
 )
@@ -540,3 +541,41 @@ def test_live_estimate_is_a_free_dry_run() -> None:
     estimate = FineTuner("mistral:open-mistral-7b").estimate(train, training_steps=10)
     assert estimate.training_steps == 10
     assert estimate.train_tokens and estimate.train_tokens > 0
+
+
+def test_progress_without_rich_prints_plain_lines(
+    server: MistralFakeServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "rich.console", None)  # import fails as if not installed
+    job = tuner().create(pairs(), training_steps=2)
+    job.wait(poll=0.01)
+    err = capsys.readouterr().err
+    assert f"fine-tune job {job.id} · SUCCESS" in err
+
+
+def test_upload_failures_are_mapped_after_retries(server: MistralFakeServer) -> None:
+    from hallujudge._errors import BackendConnectionError, ServerError
+
+    ft = FineTuner("mistral:open-mistral-7b", max_attempts=2, max_wait_s=0.01, val_size=0.0)
+    server.enqueue(server_error(503), server_error(503), path="/v1/files")
+    with pytest.raises(ServerError, match="503"):
+        ft.create(pairs(), training_steps=2)
+    assert len(server.requests_to("/v1/files")) == 2
+    server.enqueue(drop(), drop(), path="/v1/files")
+    with pytest.raises(BackendConnectionError):
+        ft.create(pairs(), training_steps=2)
+    assert not server.jobs
+
+
+def test_local_model_string_names_the_directory(tmp_path: Path) -> None:
+    ft = FineTuner(f"local:{tmp_path / 'judge'}", val_size=0.0)
+    estimate = ft.estimate(pairs(15))
+    assert (estimate.cost, estimate.train_rows, estimate.job_type) == (0.0, 30, "local")
+    job = ft.create(pairs(15))
+    assert job.fine_tuned_model == str(tmp_path / "judge")
+    with pytest.raises(ConfigurationError, match="job_type applies to Mistral"):
+        FineTuner("local:x", job_type="classifier")

@@ -8,7 +8,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._errors import ConfigurationError, DataError
 from .._prompts import PromptStrategy, get_prompt
@@ -57,7 +57,7 @@ def _parse_model(model: str, job_type: str | None) -> tuple[str, str, JobType | 
         raise ConfigurationError(f"job_type must be 'completion' or 'classifier', not {kind!r}")
     if not base:
         raise ConfigurationError(f"{model!r} names no base model, e.g. 'mistral:open-mistral-7b'")
-    return "mistral", base, kind  # type: ignore[return-value]
+    return "mistral", base, cast(JobType, kind)
 
 
 class FineTuner:
@@ -72,7 +72,7 @@ class FineTuner:
         model: ``"mistral:NAME"`` for a completion fine-tune answered through chat,
             ``"mistral-classifier:NAME"`` (or ``job_type="classifier"``) for a classifier
             fine-tune answered through ``/v1/classifications``, or ``"local"`` to train the
-            embedded offline model on CPU (needs ``out_dir``).
+            embedded offline model on CPU (``"local:/dir"`` or ``out_dir=`` says where).
         prompt: The prompt strategy that renders the training data; the resulting judge
             uses the same one at inference. Ignored by classifier and local jobs.
         job_type: ``completion`` or ``classifier`` (overrides the prefix).
@@ -127,6 +127,9 @@ class FineTuner:
         self._client: MistralJobsClient | None = None
         self.out_dir: Path | None = None
         if self.backend == "local":
+            if job_type is not None:
+                raise ConfigurationError("job_type applies to Mistral fine-tunes, not 'local'")
+            out_dir = out_dir or self.base_model.partition(":")[2] or None
             if out_dir is None:
                 raise ConfigurationError(
                     "FineTuner('local') trains the embedded model on CPU and needs "
