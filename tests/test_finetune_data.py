@@ -357,3 +357,10 @@ def test_lineage_round_trips_through_json(tmp_path: Path) -> None:
     path.write_text("{}")
     with pytest.raises(DataError, match="not a readable lineage"):
         Lineage.from_json(path)
+
+
+def test_server_url_must_be_http() -> None:
+    with pytest.raises(ConfigurationError, match=r"must start with http:// or https://"):
+        FineTuner("mistral:open-mistral-7b", api_key="k", server_url="api.mistral.ai")
+    ft = FineTuner("mistral:open-mistral-7b", api_key="k", server_url="http://127.0.0.1:9/v1/")
+    assert ft._client is not None and ft._client.server_url == "http://127.0.0.1:9"

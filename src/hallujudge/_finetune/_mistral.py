@@ -266,7 +266,7 @@ class MistralJobsClient:
         max_wait_s: Longest pause between attempts (caps ``Retry-After``).
 
     Raises:
-        ConfigurationError: If no API key is given or set.
+        ConfigurationError: If no API key is given or set, or the URL is not http(s).
     """
 
     def __init__(
@@ -285,6 +285,11 @@ class MistralJobsClient:
             )
         self._api_key = key
         url = (server_url or os.environ.get("MISTRAL_SERVER_URL") or DEFAULT_SERVER_URL).rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"the Mistral server URL must start with http:// or https://, not {url!r} "
+                "(check server_url= or MISTRAL_SERVER_URL)"
+            )
         self.server_url = url.removesuffix("/v1")
         self.timeout_s = timeout_s
         self.max_attempts = max_attempts
