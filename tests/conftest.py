@@ -29,6 +29,11 @@ _VENDOR_ENV = (
     "WANDB_BASE_URL",
     "WF_TRACE_SERVER_URL",
 )
+# Set at import too: weave and huggingface_hub read these when first imported (at collection),
+# and error reporting that cannot reach its server retries for seconds per event.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["WANDB_ERROR_REPORTING"] = "false"
+
 _LIVE_KEYS = {k: os.environ[k] for k in ("MISTRAL_API_KEY", "OPENAI_API_KEY") if k in os.environ}
 
 
