@@ -55,11 +55,15 @@ def to_example(item: PairLike) -> Example:
     if isinstance(item, Example):
         return item
     if isinstance(item, tuple) and len(item) == 2:
+        _check_text("document", item[0])
+        _check_text("summary", item[1])
         return Example(document=item[0], summary=item[1])
     if isinstance(item, dict):
         doc = item.get("document", item.get("premise"))
         summ = item.get("summary", item.get("hypothesis"))
         if doc is not None and summ is not None:
+            _check_text("document", doc)
+            _check_text("summary", summ)
             return Example(document=doc, summary=summ)
     raise ConfigurationError(
         "each item must be an Example, a (document, summary) tuple, or a dict with "
@@ -405,18 +409,25 @@ class Judge:
             retry=retry_if_exception(self.backend.is_retryable),
             reraise=True,
         )
+        started = time.monotonic()
         async for attempt in retrying:
             with attempt:
                 if self._limiter is not None:
                     await self._limiter.acquire()
+                # A hanging call must not outlive the judgment's deadline.
+                limit = self.timeout_s
+                if self.deadline_s is not None:
+                    limit = max(0.0, min(limit, self.deadline_s - (time.monotonic() - started)))
                 try:
-                    async with asyncio.timeout(self.timeout_s):
+                    async with asyncio.timeout(limit):
                         return await _tracing.complete(self.backend, request)
                 except TimeoutError as exc:
-                    raise BackendTimeoutError(
-                        f"no answer within {self.timeout_s:g} s (raise timeout_s= if the model "
-                        "is slow)"
-                    ) from exc
+                    hint = (
+                        "raise timeout_s= if the model is slow"
+                        if limit >= self.timeout_s
+                        else f"the judgment's deadline_s={self.deadline_s:g} ran out"
+                    )
+                    raise BackendTimeoutError(f"no answer within {limit:.3g} s ({hint})") from exc
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     # -- many pairs -----------------------------------------------------------------------
