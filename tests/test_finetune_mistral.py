@@ -579,3 +579,26 @@ def test_local_model_string_names_the_directory(tmp_path: Path) -> None:
     assert job.fine_tuned_model == str(tmp_path / "judge")
     with pytest.raises(ConfigurationError, match="job_type applies to Mistral"):
         FineTuner("local:x", job_type="classifier")
+
+
+def test_custom_prompt_strategy_instance_is_used_by_the_judge(server: MistralFakeServer) -> None:
+    from hallujudge._prompts import FineTunePrompt
+
+    class Terse(FineTunePrompt):
+        name = "terse-custom"  # not registered: the instance itself must travel to the judge
+        version = "3"
+
+    job = tuner(prompt=Terse()).create(pairs(), training_steps=2)
+    job.wait(poll=0.01, progress=False)
+    judge = job.judge()
+    assert judge.prompt == "terse-custom@3"
+    assert job.lineage["prompt"] == "terse-custom@3"
+
+
+def test_resuming_with_a_changed_prompt_version_warns(
+    server: MistralFakeServer, tmp_path: Path
+) -> None:
+    job = tuner().create(pairs(), training_steps=2)
+    lineage = job.lineage_record.model_copy(update={"prompt": "fine-tune@0"})
+    with pytest.warns(UserWarning, match=r"trained with the prompt fine-tune@0 but .* fine-tune@1"):
+        FineTuner.get_job(job.id, lineage=lineage)

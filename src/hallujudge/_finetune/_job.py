@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from .._judge import Judge
+    from .._prompts import PromptStrategy
 
 __all__ = ["FineTuneJob"]
 
@@ -93,7 +94,7 @@ class FineTuneJob:
         *,
         client: MistralJobsClient | None,
         lineage: Lineage,
-        prompt: str | None = None,
+        prompt: str | PromptStrategy | None = None,
         judge_options: dict[str, Any] | None = None,
     ) -> None:
         self._info = info

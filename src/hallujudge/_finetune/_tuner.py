@@ -421,7 +421,7 @@ class FineTuner:
             info,
             client=self._client,
             lineage=lineage,
-            prompt=self.strategy.name if self.strategy else None,
+            prompt=self.strategy,
             judge_options=self._judge_options,
         )
 
@@ -526,11 +526,21 @@ class FineTuner:
         elif record.job_id not in (None, info.id):
             raise ConfigurationError(f"the lineage given is for job {record.job_id}, not {info.id}")
         name = prompt or (record.prompt.partition("@")[0] if record.prompt else None)
-        if info.job_type != "classifier":
-            name = name or "fine-tune"
-            record = record.model_copy(update={"prompt": record.prompt or get_prompt(name).id})
+        strategy: PromptStrategy | None = None
+        if info.job_type == "completion":
+            strategy = get_prompt(name or "fine-tune")
+            if record.prompt and record.prompt != strategy.id:
+                warnings.warn(
+                    f"job {info.id} was trained with the prompt {record.prompt} but its judge "
+                    f"will use {strategy.id}: its scores may suffer",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            record = record.model_copy(update={"prompt": record.prompt or strategy.id})
         options = {k: v for k, v in (("api_key", api_key), ("server_url", server_url)) if v}
-        return FineTuneJob(info, client=client, lineage=record, prompt=name, judge_options=options)
+        return FineTuneJob(
+            info, client=client, lineage=record, prompt=strategy, judge_options=options
+        )
 
     @classmethod
     def get_job(
