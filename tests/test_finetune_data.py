@@ -216,6 +216,9 @@ def test_to_examples_reads_notebook_rows_and_names_bad_ones() -> None:
         to_examples([{"text": "x"}])
     with pytest.raises(DataError, match=r"Dataset\.from_jsonl"):
         to_examples("train.jsonl")
+    pandas = pytest.importorskip("pandas")
+    with pytest.raises(DataError, match=r"Dataset\.from_pandas\(df\)"):
+        to_examples(pandas.DataFrame(rows))
 
 
 def test_document_split_keeps_documents_whole_and_is_reproducible() -> None:

@@ -108,6 +108,8 @@ def to_examples(data: Any, *, name: str = "data") -> list[Example]:
         DataError: For a row of another shape, naming it.
     """
     rows = data.examples if hasattr(data, "examples") else data
+    if type(data).__name__ == "DataFrame":  # iterating a DataFrame yields column names
+        raise DataError(f"{name} is a DataFrame: wrap it with Dataset.from_pandas(df) first")
     if isinstance(rows, str | bytes | Path) or not isinstance(rows, Iterable):
         raise DataError(
             f"{name} must be a Dataset or an iterable of Examples, not {type(data).__name__}; "
