@@ -46,6 +46,10 @@ def _fake(name: str, **options: Any) -> Backend:
 
 
 def _fine_tuned(name: str, **options: Any) -> Backend:
+    if not name.strip():  # "ft:" alone would only fail later, at the first call
+        raise ConfigurationError(
+            "a fine-tuned model id is required after 'ft:', such as 'ft:open-mistral-7b:...'"
+        )
     return _BACKENDS["mistral"]("ft:" + name, **options)
 
 
