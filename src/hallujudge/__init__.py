@@ -33,6 +33,7 @@ from ._errors import (
     ServerError,
 )
 from ._cascade import Cascade
+from ._dataset import Dataset
 from ._guard import Guard, GuardResult
 from ._judge import Judge
 from ._prompts import PromptStrategy, available_prompts, get_prompt, register_prompt
@@ -50,6 +51,7 @@ __all__ = [
     "Cascade",
     "ConfigurationError",
     "DataError",
+    "Dataset",
     "Example",
     "FakeBackend",
     "FineTuneError",
