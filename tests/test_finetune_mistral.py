@@ -437,6 +437,15 @@ def test_cli_estimate_create_status_wait_cancel(
     assert main(["finetune", "wait", other, "--poll", "0.01"]) == 1
     assert "CANCELLED" in capsys.readouterr().err
 
+    held = main(["finetune", "create", str(train), "--training-steps", "2", "--no-auto-start"])
+    assert held == 0
+    (held_id,) = (j for j in server.jobs if j not in (job_id, other))
+    assert main(["finetune", "wait", held_id, "--poll", "0.01"]) == 2  # waits for start
+    assert "waits to be started" in capsys.readouterr().err
+    assert main(["finetune", "start", held_id]) == 0
+    assert f"job {held_id}: STARTED" in capsys.readouterr().out
+    assert main(["finetune", "wait", held_id, "--poll", "0.01"]) == 0
+
 
 def test_cli_failed_job_and_bad_data_exit_codes(
     server: MistralFakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -1,4 +1,4 @@
-"""``hallujudge finetune estimate|create|status|wait|cancel``: fine-tune a judge from the shell.
+"""``hallujudge finetune estimate|create|status|wait|start|cancel``: fine-tune from the shell.
 
 Exit codes: 0 done, 1 the job failed or was cancelled, 2 usage or configuration error (from
 ``_cli.main``), 3 ``wait`` timed out while the job keeps running.
@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
                 "--no-auto-start",
                 dest="auto_start",
                 action="store_false",
-                help="validate only; start later with the API or console",
+                help="validate only; start later with `hallujudge finetune start JOB_ID`",
             )
             sub.add_argument(
                 "--wandb-project",
@@ -72,6 +72,10 @@ def register(subparsers: Any) -> None:
         help="lineage JSON: read it if it exists (from `create --lineage`), update it when done",
     )
     wait.set_defaults(handler=_wait)
+
+    start = actions.add_parser("start", help="start a job created with --no-auto-start")
+    _job_arguments(start)
+    start.set_defaults(handler=_start)
 
     cancel = actions.add_parser("cancel", help="request the cancellation of a job")
     _job_arguments(cancel)
@@ -227,6 +231,12 @@ def _finish(args: argparse.Namespace, job: FineTuneJob) -> int:
         _describe(job),
         f"{_text(job)}\nuse it: Judge({job.fine_tuned_model!r}) or Judge.from_job({job.id!r})",
     )
+    return 0
+
+
+def _start(args: argparse.Namespace) -> int:
+    job = _get(args).start()
+    _emit(args, _describe(job), f"job {job.id}: {job.status}")
     return 0
 
 
