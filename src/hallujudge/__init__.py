@@ -34,6 +34,7 @@ from ._errors import (
 )
 from ._cascade import Cascade
 from ._dataset import Dataset
+from ._finetune import Estimate, FineTuneJob, FineTuner, Lineage
 from ._guard import Guard, GuardResult
 from ._judge import Judge
 from ._prompts import PromptStrategy, available_prompts, get_prompt, register_prompt
@@ -52,9 +53,12 @@ __all__ = [
     "ConfigurationError",
     "DataError",
     "Dataset",
+    "Estimate",
     "Example",
     "FakeBackend",
     "FineTuneError",
+    "FineTuneJob",
+    "FineTuner",
     "FunctionBackend",
     "Guard",
     "GuardResult",
@@ -62,6 +66,7 @@ __all__ = [
     "HallujudgeError",
     "Judge",
     "JudgeOutputError",
+    "Lineage",
     "Message",
     "PromptStrategy",
     "RateLimitError",

@@ -523,6 +523,22 @@ class Judge:
 
         return await abatch_score(self, items, **options)
 
+    @classmethod
+    def from_job(cls, job_id: str, **options: Any) -> Judge:
+        """The drop-in judge of a finished fine-tuning job, with its lineage.
+
+        Args:
+            job_id: The fine-tuning job's id.
+            **options: ``prompt=``, ``lineage=`` (a saved lineage file), ``api_key=``,
+                ``server_url=``, and any Judge option.
+
+        Returns:
+            A Judge on the fine-tuned model, using the prompt strategy it was trained with.
+        """
+        from ._finetune import judge_from_job
+
+        return judge_from_job(job_id, **options)
+
     # -- lifecycle ------------------------------------------------------------------------
 
     async def aclose(self) -> None:
