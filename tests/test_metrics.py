@@ -200,3 +200,27 @@ def test_latency_percentiles() -> None:
     lat = np.arange(1, 101, dtype=float)
     assert m.percentile(lat, 50) == pytest.approx(50.5)
     assert m.percentile(lat, 95) == pytest.approx(np.percentile(lat, 95))
+
+
+def test_multinomial_bootstrap_matches_resampling_rows() -> None:
+    # The count draws must give the same intervals as resampling row indices directly.
+    pred = np.where(PRED_POS, 1, 0)
+    pred[:30] = -1
+    got = m.bootstrap_classification(Y_POS, pred, n_boot=4000, seed=5)["strict"]
+    rng = np.random.default_rng(11)
+    idx = rng.integers(0, Y_POS.size, size=(4000, Y_POS.size))
+    y, p = Y_POS[idx], pred[idx]
+    correct = (p >= 0) & ((p == 1) == y)
+    acc = correct.mean(axis=1)
+    recall = (correct & y).sum(axis=1) / y.sum(axis=1)
+    for name, values in (("accuracy", acc), ("recall", recall)):
+        low, high = np.percentile(values, [2.5, 97.5])
+        assert got[name][0] == pytest.approx(low, abs=0.015), name
+        assert got[name][1] == pytest.approx(high, abs=0.015), name
+    a = Y_POS == PRED_POS
+    b = a.copy()
+    b[:40] = ~b[:40]
+    _, lo, hi, _ = m.paired_bootstrap(a, b, n_boot=4000, seed=2)
+    direct = (b[idx].astype(float) - a[idx]).mean(axis=1)
+    assert lo == pytest.approx(np.percentile(direct, 2.5), abs=0.015)
+    assert hi == pytest.approx(np.percentile(direct, 97.5), abs=0.015)

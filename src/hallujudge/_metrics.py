@@ -373,7 +373,8 @@ def bootstrap_classification(
     """Bootstrap 95% intervals of the count-based metrics, over scored rows and strictly.
 
     Each resample draws rows with replacement from all rows (scored or not), so the share of
-    unscored rows varies too.
+    unscored rows varies too. Drawn as multinomial category counts, which is exact for
+    count-based metrics and fast on large datasets.
 
     Args:
         y_pos: True for inconsistent rows.
@@ -394,16 +395,12 @@ def bootstrap_classification(
     if n == 0 or n_boot <= 0:
         return {"scored": dict(empty), "strict": dict(empty)}
     cat = y.astype(np.int64) * 3 + np.where(p < 0, 2, p)
+    # These metrics depend on the rows only through the six category counts, and resampling
+    # n rows with replacement draws those counts from Multinomial(n, observed shares): the same
+    # distribution as resampling row indices, in O(n_boot) instead of O(n_boot * n).
+    shares = np.bincount(cat, minlength=_CATEGORIES) / n
     rng = np.random.default_rng(seed)
-    counts = np.empty((n_boot, _CATEGORIES), dtype=np.float64)
-    start = 0
-    for size in _chunks(n, n_boot):
-        idx = rng.integers(0, n, size=(size, n))
-        flat = cat[idx] + (np.arange(size, dtype=np.int64) * _CATEGORIES)[:, None]
-        counts[start : start + size] = np.bincount(
-            flat.ravel(), minlength=size * _CATEGORIES
-        ).reshape(size, _CATEGORIES)
-        start += size
+    counts = rng.multinomial(n, shares, size=n_boot).astype(np.float64)
     neg_ok, neg_flag, neg_uns, pos_miss, pos_ok, pos_uns = counts.T
     scored = classification_from_counts(pos_ok, neg_flag, pos_miss, neg_ok)
     # Strict: an unscored hallucination is a miss, an unscored consistent row a false alarm.
@@ -527,13 +524,12 @@ def paired_bootstrap(
     if n_boot <= 0:
         return diff, None, None, None
     rng = np.random.default_rng(seed)
-    diffs = np.empty(n_boot, dtype=np.float64)
-    start = 0
-    for size in _chunks(n, n_boot):
-        idx = rng.integers(0, n, size=(size, n))
-        diffs[start : start + size] = d[idx].mean(axis=1)
-        start += size
-    low, high = _interval(diffs)
+    # Per row the difference is -1, 0 or +1: resampling rows is drawing those three counts
+    # from Multinomial(n, observed shares).
+    shares = np.array([np.mean(d < 0), np.mean(d == 0), np.mean(d > 0)])
+    draws = rng.multinomial(n, shares / shares.sum(), size=n_boot)
+    diffs = (draws[:, 2] - draws[:, 0]) / n
+    low, high = _interval(diffs.astype(np.float64))
     if diff == 0.0:
         p_value = 1.0
     else:
