@@ -29,7 +29,7 @@ from hallujudge._local._model import DEFAULT_MODEL_DIR, METADATA_FILE, LocalMode
 from hallujudge._local._train import train_local_model  # noqa: E402
 
 # Chosen on FIB val / USB val (model selection); see benchmarks/README_local.md.
-FIB_WEIGHT = 3.0
+FIB_WEIGHT = 4.0
 PARAMS = GBMParams(n_trees=300, learning_rate=0.05, max_depth=3, min_leaf=20.0, l2=1.0)
 
 

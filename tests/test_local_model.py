@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 
 from hallujudge._local import DEFAULT_MODEL_DIR, LocalModel, LocalPrediction, train_local_model
 from hallujudge._local._data import find_shared_data, load_pairs
-from hallujudge._local._features import FEATURE_NAMES, analyze, build_idf
+from hallujudge._local._features import FEATURE_NAMES, analyze, build_lexicon
 from hallujudge._local._gbm import GBMParams, GradientBoostedTrees, fit_gbm
 from hallujudge._local._metrics import classification_metrics, ece, roc_auc
 from hallujudge._local._text import split_sentences, stem, tokenize
 from hallujudge._local._train import data_hash, fit_platt
 
-IDF = build_idf(["The council met on Monday.", "Paris is the capital of France."])
+IDF = build_lexicon(["The council met on Monday.", "Paris is the capital of France."])
 DOC = (
     "The council said the ferry service would be slower. Councillor Shirley Smart said it was a "
     "response to a complaint. The service has run since 1859 and carries 3,000 people a day."
@@ -313,3 +313,10 @@ def test_shipped_metadata_metrics_match_val(model: LocalModel) -> None:
         shipped = model.metadata["metrics"][name]
         for key in ("n", "accuracy", "balanced_accuracy", "roc_auc", "ece"):
             assert got[key] == pytest.approx(shipped[key], abs=1e-9), (name, key)
+
+
+def test_demonyms_match_their_place() -> None:
+    assert stem("welsh") == stem("wales")
+    assert stem("americans") == stem("america")
+    a = analyze("The Welsh government met in Cardiff.", "The government of Wales met.", IDF)
+    assert feat(a.features, "content_novel_count") == 0

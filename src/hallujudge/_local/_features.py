@@ -20,6 +20,8 @@ import itertools
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -30,7 +32,9 @@ from hallujudge._local._text import (
     NEGATIONS,
     STOPWORDS,
     Token,
+    cased_words,
     hash_token,
+    normalize,
     split_sentences,
     tokenize,
     word_tokens,
@@ -41,13 +45,18 @@ __all__ = [
     "FEATURE_NAMES",
     "IDF_BUCKETS",
     "Analysis",
+    "DocIndex",
+    "Lexicon",
     "Span",
     "analyze",
-    "build_idf",
+    "analyze_many",
+    "build_lexicon",
     "featurize",
+    "index_document",
 ]
 
 IDF_BUCKETS = 1 << 18
+_DOC_CACHE = 64
 _MISSING = -1.0
 
 FEATURE_NAMES: tuple[str, ...] = (
@@ -87,6 +96,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "mean_log_doc_count",
     "min_log_doc_count",
     "mean_idf_content",
+    "idf_novel_sum",
+    "novel_span_count",
+    "hard_novel_frac",
 )
 
 _FEM = frozenset(
@@ -168,17 +180,74 @@ class Analysis:
     unlinked: tuple[tuple[str, str], ...]
 
 
-def build_idf(documents: list[str]) -> npt.NDArray[np.float32]:
-    """Hashed smoothed IDF over stems, ``log((N + 1) / (df + 1)) + 1``, from unique documents."""
+@dataclass(frozen=True)
+class Lexicon:
+    """Corpus statistics the features need, as hashed tables (so no vocabulary is shipped).
+
+    Attributes:
+        idf: Smoothed IDF per hashed stem, ``log((N + 1) / (df + 1)) + 1``.
+        cap: Per hashed lower-cased word, the share of its non-sentence-initial occurrences that
+            are capitalised (-1 when never seen there). Lets the features recognise names even in
+            lower-cased text ("london") and ordinary words at the start of a sentence ("Police").
+    """
+
+    idf: npt.NDArray[np.float32]
+    cap: npt.NDArray[np.float32]
+
+    @property
+    def max_idf(self) -> float:
+        """Largest IDF (that of an unseen word)."""
+        return float(self.idf.max()) if self.idf.size else 1.0
+
+
+def build_lexicon(documents: list[str]) -> Lexicon:
+    """Build the hashed IDF and capitalisation tables from (unique) training documents."""
     df = np.zeros(IDF_BUCKETS, dtype=np.int64)
+    seen = np.zeros(IDF_BUCKETS, dtype=np.int64)
+    caps = np.zeros(IDF_BUCKETS, dtype=np.int64)
     unique = list(dict.fromkeys(documents))
+    seen_c: Counter[int] = Counter()
+    caps_c: Counter[int] = Counter()
     for doc in unique:
         buckets = {hash_token(_stem(w), IDF_BUCKETS) for w in word_tokens(doc)}
         if buckets:
             df[np.fromiter(buckets, dtype=np.int64, count=len(buckets))] += 1
+        for sent in split_sentences(doc):
+            for word in cased_words(sent)[1:]:
+                b = hash_token(normalize(word), IDF_BUCKETS)
+                seen_c[b] += 1
+                if word[0].isupper():
+                    caps_c[b] += 1
+    for b, c in seen_c.items():
+        seen[b] = c
+    for b, c in caps_c.items():
+        caps[b] = c
     n = len(unique)
-    out: npt.NDArray[np.float32] = (np.log((n + 1.0) / (df + 1.0)) + 1.0).astype(np.float32)
-    return out
+    idf = (np.log((n + 1.0) / (df + 1.0)) + 1.0).astype(np.float32)
+    cap = np.where(seen > 0, caps / np.maximum(seen, 1), -1.0).astype(np.float32)
+    return Lexicon(idf, cap)
+
+
+def _is_entity(
+    t: Token,
+    cap: npt.NDArray[np.float32],
+    doc_caps: AbstractSet[str],
+    caseless: bool,
+) -> bool:
+    """Is ``t`` (part of) a name?
+
+    Mid-sentence capitals are names. A capitalised sentence-initial word is a name if the document
+    capitalises it too, or the corpus mostly does. In caseless (lower-cased) text, fall back on the
+    corpus capitalisation table alone, so "london" still counts.
+    """
+    if t.is_number or t.norm in STOPWORDS:
+        return False
+    if t.is_cap and not t.sent_initial:
+        return True
+    ratio = float(cap[hash_token(t.norm, IDF_BUCKETS)]) if cap.size else -1.0
+    if t.is_cap:
+        return t.norm in doc_caps or t.text.isupper() or ratio >= 0.5
+    return caseless and ratio >= 0.5
 
 
 def _is_content(tok: Token) -> bool:
@@ -199,45 +268,87 @@ def _merge_spans(raw: list[tuple[Token, str]], summary: str) -> tuple[Span, ...]
     return tuple(spans)
 
 
-def analyze(document: str, summary: str, idf: npt.NDArray[np.float32]) -> Analysis:
+@dataclass(frozen=True, slots=True)
+class DocIndex:
+    """Everything the features need from a document, computed in one linear scan.
+
+    Build it once with :func:`index_document` and reuse it for every summary of the same document.
+    """
+
+    norms: frozenset[str]
+    stems: Counter[str]
+    prefixes: frozenset[str]
+    bigrams: frozenset[tuple[str, str]]
+    trigrams: frozenset[tuple[str, str, str]]
+    sent_stems: tuple[frozenset[str], ...]
+    sent_neg: tuple[bool, ...]
+    caps: frozenset[str]
+    fem: int
+    masc: int
+    n_tokens: int
+
+
+def index_document(document: str) -> DocIndex:
+    """Scan ``document`` once (linear time) into a :class:`DocIndex`."""
+    norms: set[str] = set()
+    stems: Counter[str] = Counter()
+    bigrams: set[tuple[str, str]] = set()
+    trigrams: set[tuple[str, str, str]] = set()
+    sent_stems: list[frozenset[str]] = []
+    sent_neg: list[bool] = []
+    fem = masc = n_tokens = 0
+    for sentence in split_sentences(document):
+        words = word_tokens(sentence)
+        if not words:
+            continue
+        n_tokens += len(words)
+        st = [_stem(w) for w in words]
+        norms.update(words)
+        stems.update(st)
+        bigrams.update(itertools.pairwise(st))
+        trigrams.update(zip(st, st[1:], st[2:], strict=False))
+        sent_stems.append(frozenset(st))
+        wordset = set(words)
+        sent_neg.append(not NEGATIONS.isdisjoint(wordset))
+        fem += sum(1 for w in words if w in _FEM)
+        masc += sum(1 for w in words if w in _MASC)
+    return DocIndex(
+        norms=frozenset(norms),
+        stems=stems,
+        prefixes=frozenset(w[:5] for w in norms if len(w) >= 5),
+        bigrams=frozenset(bigrams),
+        trigrams=frozenset(trigrams),
+        sent_stems=tuple(sent_stems),
+        sent_neg=tuple(sent_neg),
+        caps=frozenset({m.lower() for m in _CAP_RE.findall(document)} - STOPWORDS),
+        fem=fem,
+        masc=masc,
+        n_tokens=n_tokens,
+    )
+
+
+def analyze(document: str | DocIndex, summary: str, lex: Lexicon) -> Analysis:
     """Compute features and evidence for one pair.
 
     Args:
-        document: The source text (any length; processed in linear time).
+        document: The source text (any length; processed in linear time), or its
+            :class:`DocIndex` when several summaries share one document.
         summary: The text to judge.
-        idf: Hashed IDF table from :func:`build_idf`.
+        lex: Corpus tables from :func:`build_lexicon`.
 
     Returns:
         The :class:`Analysis` of the pair. Empty inputs give a defined (uninformative) vector.
     """
     feats = dict.fromkeys(FEATURE_NAMES, _MISSING)
     s_toks = tokenize(summary)
-    max_idf = float(idf.max()) if idf.size else 1.0
+    max_idf = lex.max_idf
+    idf, cap = lex.idf, lex.cap
 
-    # ---- document scan: sets, n-grams, per-sentence stem sets ----
-    doc_sents = [word_tokens(s) for s in split_sentences(document)]
-    doc_sents = [s for s in doc_sents if s]
-    doc_norms: set[str] = set()
-    doc_stems: Counter[str] = Counter()
-    doc_bigrams: set[tuple[str, str]] = set()
-    doc_trigrams: set[tuple[str, str, str]] = set()
-    sent_stem_sets: list[set[str]] = []
-    sent_neg: list[bool] = []
-    fem = masc = 0
-    for words in doc_sents:
-        st = [_stem(w) for w in words]
-        doc_norms.update(words)
-        doc_stems.update(st)
-        doc_bigrams.update(itertools.pairwise(st))
-        doc_trigrams.update(zip(st, st[1:], st[2:], strict=False))
-        ss = set(st)
-        sent_stem_sets.append(ss)
-        tokset = set(words)
-        sent_neg.append(not NEGATIONS.isdisjoint(tokset))
-        fem += sum(1 for w in words if w in _FEM)
-        masc += sum(1 for w in words if w in _MASC)
-    doc_caps = {m.lower() for m in _CAP_RE.findall(document)} - STOPWORDS
-    n_doc_tokens = sum(len(s) for s in doc_sents)
+    doc = document if isinstance(document, DocIndex) else index_document(document)
+    doc_norms, doc_stems, doc_prefixes = doc.norms, doc.stems, doc.prefixes
+    doc_bigrams, doc_trigrams, doc_caps = doc.bigrams, doc.trigrams, doc.caps
+    sent_stem_sets, sent_neg = doc.sent_stems, doc.sent_neg
+    fem, masc, n_doc_tokens = doc.fem, doc.masc, doc.n_tokens
 
     n_sum = len(s_toks)
     feats["log_sum_tokens"] = math.log1p(n_sum)
@@ -246,7 +357,7 @@ def analyze(document: str, summary: str, idf: npt.NDArray[np.float32]) -> Analys
     n_ssent = (s_toks[-1].sent + 1) if s_toks else 0
     feats["n_sum_sentences"] = float(n_ssent)
 
-    if not s_toks or not doc_sents:
+    if not s_toks or not sent_stem_sets:
         return Analysis(np.array([feats[n] for n in FEATURE_NAMES]), (), math.nan, math.nan, ())
 
     def weight(tok: Token) -> float:
@@ -254,10 +365,11 @@ def analyze(document: str, summary: str, idf: npt.NDArray[np.float32]) -> Analys
 
     # ---- token-level novelty ----
     content = [t for t in s_toks if _is_content(t)]
+    caseless = not any(t.is_cap for t in s_toks)
     raw_spans: list[tuple[Token, str]] = []
     novel_w = total_w = 0.0
     max_novel = 0.0
-    n_novel = n_exact_novel = 0
+    n_novel = n_exact_novel = n_hard = 0
     nums = ents = num_novel = ent_novel = 0
     log_counts: list[float] = []
     idfs: list[float] = []
@@ -269,11 +381,7 @@ def analyze(document: str, summary: str, idf: npt.NDArray[np.float32]) -> Analys
         present = t.stem in doc_stems or t.norm in doc_norms
         if t.norm not in doc_norms:
             n_exact_novel += 1
-        is_ent = (
-            not t.is_number
-            and t.is_cap
-            and (not t.sent_initial or t.norm in doc_caps or t.text.isupper())
-        )
+        is_ent = _is_entity(t, cap, doc_caps, caseless)
         if t.is_number:
             nums += 1
         elif is_ent:
@@ -283,6 +391,10 @@ def analyze(document: str, summary: str, idf: npt.NDArray[np.float32]) -> Analys
         if not present:
             n_novel += 1
             novel_w += w
+            # A shared 5-letter prefix ("recapture"/"recaptured", "Kenya"/"Kenyans") is a
+            # weaker kind of novelty than a word with no relative in the document.
+            if t.is_number or len(t.norm) < 5 or t.norm[:5] not in doc_prefixes:
+                n_hard += 1
             max_novel = max(max_novel, w)
             if t.is_number:
                 num_novel += 1
@@ -301,6 +413,8 @@ def analyze(document: str, summary: str, idf: npt.NDArray[np.float32]) -> Analys
         feats["min_log_doc_count"] = min(log_counts)
         feats["mean_idf_content"] = sum(idfs) / n_content / max_idf
     feats["content_novel_count"] = float(n_novel)
+    feats["idf_novel_sum"] = novel_w / max_idf
+    feats["hard_novel_frac"] = n_hard / n_content if n_content else _MISSING
     feats["max_novel_idf"] = max_novel / max_idf
     feats["num_count"] = float(nums)
     feats["num_novel_count"] = float(num_novel)
@@ -311,6 +425,7 @@ def analyze(document: str, summary: str, idf: npt.NDArray[np.float32]) -> Analys
 
     # Entity phrases: all tokens present but the phrase never appears contiguously.
     phrases: list[list[Token]] = []
+    ent_starts = {t.start for t in ent_tokens}
     for t in ent_tokens:
         if phrases and phrases[-1][-1].sent == t.sent and t.start - phrases[-1][-1].end <= 1:
             phrases[-1].append(t)
@@ -408,7 +523,7 @@ def analyze(document: str, summary: str, idf: npt.NDArray[np.float32]) -> Analys
             d_neg = sent_neg[b2] or (b2 + 1 < n_dsent and sent_neg[b2 + 1])
             neg_mismatch += int(s_neg != d_neg)
             for t in c:
-                if t in ent_tokens or t.is_number:
+                if t.start in ent_starts or t.is_number:
                     r = row.get(t.stem, -1)
                     if r >= 0:
                         ent_checked += 1
@@ -445,7 +560,7 @@ def analyze(document: str, summary: str, idf: npt.NDArray[np.float32]) -> Analys
         for pid, ph in enumerate(phrases):
             for t in ph:
                 phrase_of[t.start] = pid
-        key = [t for t in content if (t.is_number or t in ent_tokens) and t.stem in row]
+        key = [t for t in content if (t.is_number or t.start in ent_starts) and t.stem in row]
         e_pairs = e_ok = 0
         for i, ka in enumerate(key):
             for kb in key[i + 1 : i + 8]:
@@ -467,20 +582,39 @@ def analyze(document: str, summary: str, idf: npt.NDArray[np.float32]) -> Analys
         feats["gender_mismatch"] = abs(s_fem / (s_fem + s_masc) - fem / (fem + masc))
 
     found = 1.0 - n_novel / n_content if n_content else math.nan
+    spans = _merge_spans(raw_spans, summary)
+    feats["novel_span_count"] = float(len(spans))
     return Analysis(
         features=np.array([feats[n] for n in FEATURE_NAMES], dtype=np.float64),
-        spans=_merge_spans(raw_spans, summary),
+        spans=spans,
         content_found=found,
         best_coverage=best_cov,
         unlinked=tuple(unlinked),
     )
 
 
-def featurize(
-    pairs: list[tuple[str, str]], idf: npt.NDArray[np.float32]
-) -> npt.NDArray[np.float64]:
+def featurize(pairs: Sequence[tuple[str, str]], lex: Lexicon) -> npt.NDArray[np.float64]:
     """Feature matrix for many (document, summary) pairs; row order follows ``pairs``."""
-    out = np.empty((len(pairs), len(FEATURE_NAMES)), dtype=np.float64)
-    for i, (doc, summ) in enumerate(pairs):
-        out[i] = analyze(doc, summ, idf).features
+    return (
+        np.stack([a.features for a in analyze_many(pairs, lex)])
+        if pairs
+        else np.empty((0, len(FEATURE_NAMES)))
+    )
+
+
+def analyze_many(pairs: Sequence[tuple[str, str]], lex: Lexicon) -> list[Analysis]:
+    """:func:`analyze` every pair, indexing each distinct document only once.
+
+    Judging several summaries of one document (the usual evaluation layout) then costs one
+    document scan; the cache is bounded so memory stays flat on long streams.
+    """
+    out: list[Analysis] = []
+    cache: dict[str, DocIndex] = {}
+    for doc, summ in pairs:
+        index = cache.get(doc)
+        if index is None:
+            if len(cache) >= _DOC_CACHE:
+                cache.pop(next(iter(cache)))
+            index = cache[doc] = index_document(doc)
+        out.append(analyze(index, summ, lex))
     return out

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from hallujudge._local._features import FEATURE_NAMES, Analysis, analyze
+from hallujudge._local._features import FEATURE_NAMES, Analysis, Lexicon, analyze_many
 from hallujudge._local._gbm import GradientBoostedTrees
 
 __all__ = ["DEFAULT_MODEL_DIR", "METADATA_FILE", "MODEL_FILE", "LocalModel", "LocalPrediction"]
@@ -74,14 +74,14 @@ class LocalModel:
         path: Directory the model was loaded from.
         metadata: Contents of ``metadata.json`` (version, training data hash, metrics, ...).
         trees: The boosted-tree ensemble.
-        idf: Hashed IDF table used by the features.
+        lexicon: Hashed corpus tables (IDF, capitalisation) used by the features.
         calibration: ``(a, b)`` of ``p = sigmoid(a * logit + b)``.
     """
 
     path: Path
     metadata: dict[str, Any]
     trees: GradientBoostedTrees
-    idf: npt.NDArray[np.float32]
+    lexicon: Lexicon
     calibration: tuple[float, float] = field(default=(1.0, 0.0))
 
     @classmethod
@@ -110,9 +110,14 @@ class LocalModel:
         with np.load(model_path) as data:
             arrays = {k: data[k] for k in data.files}
         trees = GradientBoostedTrees.from_arrays(arrays)
-        idf = np.asarray(arrays["idf"], dtype=np.float32)
+        lexicon = Lexicon(
+            idf=np.asarray(arrays["idf"], dtype=np.float32),
+            cap=np.asarray(arrays["cap"], dtype=np.float32),
+        )
         cal = metadata.get("calibration", {})
-        return cls(root, metadata, trees, idf, (float(cal.get("a", 1.0)), float(cal.get("b", 0.0))))
+        return cls(
+            root, metadata, trees, lexicon, (float(cal.get("a", 1.0)), float(cal.get("b", 0.0)))
+        )
 
     @property
     def version(self) -> str:
@@ -139,7 +144,7 @@ class LocalModel:
         Returns:
             One :class:`LocalPrediction` per pair, in order.
         """
-        analyses = [analyze(doc or "", summ or "", self.idf) for doc, summ in pairs]
+        analyses = analyze_many([(doc or "", summ or "") for doc, summ in pairs], self.lexicon)
         if not analyses:
             return []
         probs = self._probabilities(np.stack([a.features for a in analyses]))

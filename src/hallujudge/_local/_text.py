@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = [
     "NEGATIONS",
     "STOPWORDS",
     "Token",
+    "cased_words",
     "hash_token",
+    "normalize",
     "split_sentences",
     "stem",
     "tokenize",
@@ -74,11 +77,20 @@ _NUMBER_WORDS = {
     "eleven": "11",
     "twelve": "12",
     "thirteen": "13",
+    "fourteen": "14",
     "fifteen": "15",
+    "sixteen": "16",
+    "seventeen": "17",
+    "eighteen": "18",
+    "nineteen": "19",
     "twenty": "20",
     "thirty": "30",
     "forty": "40",
     "fifty": "50",
+    "sixty": "60",
+    "seventy": "70",
+    "eighty": "80",
+    "ninety": "90",
     "hundred": "100",
     "thousand": "1000",
     "million": "1000000",
@@ -340,6 +352,7 @@ class Token:
     sent_initial: bool
 
 
+@lru_cache(maxsize=1 << 16)
 def normalize(word: str) -> str:
     """Lower-case a token, unify apostrophes and map number words and digits to one form."""
     w = word.lower().replace("’", "'")
@@ -351,6 +364,7 @@ def normalize(word: str) -> str:
     return _NUMBER_WORDS.get(w, w)
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """Return a crude suffix-stripped stem (enough to match 'charged'/'charges'/'charging').
 
@@ -369,7 +383,28 @@ def stem(word: str) -> str:
         base = base[:-1]
     if len(base) > 3 and base[-1] == base[-2] and base[-1] not in "aeiouls":
         base = base[:-1]
-    return base
+    return _DEMONYM_STEMS.get(base, base)
+
+
+# "Welsh" is supported by "Wales": demonyms match their place (applied to stems, both sides).
+_DEMONYMS = {
+    "welsh": "wales", "scottish": "scotland", "scots": "scotland", "english": "england",
+    "irish": "ireland", "british": "britain", "french": "france", "german": "germany",
+    "spanish": "spain", "italian": "italy", "chinese": "china", "russian": "russia",
+    "indian": "india", "japanese": "japan", "australian": "australia", "canadian": "canada",
+    "american": "america", "egyptian": "egypt", "israeli": "israel", "syrian": "syria",
+    "iranian": "iran", "iraqi": "iraq", "turkish": "turkey", "greek": "greece",
+    "dutch": "netherlands", "pakistani": "pakistan", "afghan": "afghanistan",
+    "mexican": "mexico", "brazilian": "brazil", "european": "europe", "african": "africa",
+    "nigerian": "nigeria", "libyan": "libya", "polish": "poland", "swedish": "sweden",
+    "norwegian": "norway", "danish": "denmark", "ukrainian": "ukraine",
+    "palestinian": "palestine", "korean": "korea", "cuban": "cuba", "belgian": "belgium",
+    "swiss": "switzerland", "austrian": "austria", "portuguese": "portugal",
+    "argentine": "argentina", "argentinian": "argentina", "kenyan": "kenya",
+}  # fmt: skip
+_DEMONYM_STEMS: dict[str, str] = {}
+# Built with the uncached function so no pre-alias stem ends up memoised.
+_DEMONYM_STEMS = {stem.__wrapped__(d): stem.__wrapped__(p) for d, p in _DEMONYMS.items()}
 
 
 def hash_token(word: str, n_buckets: int) -> int:
@@ -397,6 +432,15 @@ def split_sentences(text: str) -> list[str]:
     if pending.strip():
         out.append(pending)
     return out
+
+
+def cased_words(text: str) -> list[str]:
+    """Word and number tokens of ``text`` as written (no normalisation)."""
+    return [
+        m.group("num") or m.group("word")
+        for m in _TOKEN_RE.finditer(text)
+        if m.group("num") or m.group("word")
+    ]
 
 
 def word_tokens(text: str) -> list[str]:

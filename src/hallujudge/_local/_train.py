@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from hallujudge._local._features import FEATURE_NAMES, build_idf, featurize
+from hallujudge._local._features import FEATURE_NAMES, build_lexicon, featurize
 from hallujudge._local._gbm import GBMParams, fit_gbm
 from hallujudge._local._metrics import classification_metrics
 from hallujudge._local._model import METADATA_FILE, MODEL_FILE, LocalModel
@@ -119,8 +119,8 @@ def train_local_model(
             raise ValueError("sample_weight must have one non-negative weight per training row")
     p = params or GBMParams()
     docs = [d for d, _, _ in rows]
-    idf = build_idf(docs)
-    x = featurize([(d, s) for d, s, _ in rows], idf)
+    lex = build_lexicon(docs)
+    x = featurize([(d, s) for d, s, _ in rows], lex)
 
     # Out-of-fold logits -> Platt calibration (honest: each logit comes from a model that never
     # saw that row's document).
@@ -148,12 +148,16 @@ def train_local_model(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     arrays = dict(trees.to_arrays())
-    arrays["idf"] = idf.astype(np.float16)
+    arrays["idf"] = lex.idf.astype(np.float16)
+    arrays["cap"] = lex.cap.astype(np.float16)
     with (out / MODEL_FILE).open("wb") as fh:
         np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
     digest = data_hash(rows)
+    # The version names both the training data and the exact weights (features or params changed
+    # -> new version even on the same data).
+    weights_digest = hashlib.sha256((out / MODEL_FILE).read_bytes()).hexdigest()
     metadata: dict[str, Any] = {
-        "version": f"{FORMAT_VERSION}+{digest[:10]}",
+        "version": f"{FORMAT_VERSION}+data.{digest[:8]}.model.{weights_digest[:8]}",
         "format": FORMAT_VERSION,
         "kind": "features -> numpy gradient-boosted trees -> Platt calibration",
         "features": list(FEATURE_NAMES),
