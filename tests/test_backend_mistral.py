@@ -67,6 +67,12 @@ FT_ID = "ft:open-mistral-7b:abcd1234:20261128:5678ef90"
 CLS_ID = "ft:ministral-3b-latest:cls12345:20261128:0badcafe"
 
 
+@pytest.fixture(params=["sdk", "http"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """Both transports of the backend (the SDK's methods, or one POST on its HTTP client)."""
+    return str(request.param)
+
+
 def fast_judge(model: str = "mistral:open-mistral-7b", **options: Any) -> Judge:
     """A judge whose retries wait at most 10 ms, so failure tests stay fast."""
     options.setdefault("max_wait_s", 0.01)
@@ -82,8 +88,8 @@ def request_for(example: Example | None = None, **fields: Any) -> Request:
 # -- scoring through the Judge --------------------------------------------------------------
 
 
-def test_judge_scores_pairs_through_the_sdk(mistral_env: MistralFakeServer) -> None:
-    judge = Judge("mistral:open-mistral-7b")
+def test_judge_scores_pairs_through_the_sdk(mistral_env: MistralFakeServer, transport: str) -> None:
+    judge = Judge("mistral:open-mistral-7b", transport=transport)
     good, bad = judge.score(DOC, GOOD), judge.score(DOC, BAD)
     assert (good.label, bad.label) == ("consistent", "inconsistent")
     assert good.model == "mistral:open-mistral-7b"
@@ -94,8 +100,8 @@ def test_judge_scores_pairs_through_the_sdk(mistral_env: MistralFakeServer) -> N
     assert mistral_env.requests[0].headers["authorization"] == f"Bearer {TEST_API_KEY}"
 
 
-def test_deterministic_defaults_are_sent(mistral_env: MistralFakeServer) -> None:
-    Judge("mistral:open-mistral-7b").score(DOC, GOOD)
+def test_deterministic_defaults_are_sent(mistral_env: MistralFakeServer, transport: str) -> None:
+    Judge("mistral:open-mistral-7b", transport=transport).score(DOC, GOOD)
     body = mistral_env.chat_requests[0].body
     assert body["model"] == "open-mistral-7b"
     assert body["temperature"] == 0
@@ -106,11 +112,25 @@ def test_deterministic_defaults_are_sent(mistral_env: MistralFakeServer) -> None
     assert "logprobs" not in body  # not in the published spec: only on request
 
 
+@pytest.mark.parametrize("prompt", ["zero-shot", "json-schema", "fine-tune"])
+def test_both_transports_send_the_same_request(mistral_env: MistralFakeServer, prompt: str) -> None:
+    for transport in ("sdk", "http"):
+        Judge("mistral:open-mistral-7b", prompt=prompt, max_tokens=20, transport=transport).score(
+            DOC, GOOD
+        )
+    sdk, http = mistral_env.chat_requests
+    assert sdk.body == http.body
+    assert sdk.headers["authorization"] == http.headers["authorization"]
+    assert http.headers["user-agent"].startswith(sdk.headers["user-agent"])
+
+
 @needs_spec
 def test_json_schema_strategy_sends_a_valid_response_format(
     mistral_env: MistralFakeServer,
+    transport: str,
 ) -> None:
-    verdict = Judge("mistral:open-mistral-7b", prompt="json-schema", seed=7).score(DOC, BAD)
+    judge = Judge("mistral:open-mistral-7b", prompt="json-schema", seed=7, transport=transport)
+    verdict = judge.score(DOC, BAD)
     assert verdict.label == "inconsistent"
     body = mistral_env.chat_requests[0].body
     assert body["random_seed"] == 7
@@ -160,10 +180,10 @@ def test_score_many_keeps_order_with_out_of_order_completion(
 # -- failures through the Judge: retried, then unscored, never raised ----------------------------
 
 
-def test_rate_limit_waits_for_retry_after(mistral_env: MistralFakeServer) -> None:
+def test_rate_limit_waits_for_retry_after(mistral_env: MistralFakeServer, transport: str) -> None:
     mistral_env.enqueue(rate_limited(retry_after=0.4))
     started = time.monotonic()
-    verdict = Judge("mistral:open-mistral-7b", max_wait_s=5.0).score(DOC, GOOD)
+    verdict = Judge("mistral:open-mistral-7b", max_wait_s=5.0, transport=transport).score(DOC, GOOD)
     elapsed = time.monotonic() - started
     assert verdict.label == "consistent"
     first, second = mistral_env.chat_requests
@@ -190,9 +210,10 @@ def test_server_errors_then_success(mistral_env: MistralFakeServer) -> None:
 
 def test_broken_bodies_and_dropped_connections_are_retried(
     mistral_env: MistralFakeServer,
+    transport: str,
 ) -> None:
     mistral_env.enqueue(not_json(), truncated_json(), drop(), drop(after_bytes=5))
-    verdict = fast_judge(max_attempts=5).score(DOC, GOOD)
+    verdict = fast_judge(max_attempts=5, transport=transport).score(DOC, GOOD)
     assert verdict.label == "consistent"
     assert [r.outcome for r in mistral_env.chat_requests] == [
         "RawBody",
@@ -212,10 +233,12 @@ def test_persistent_failure_is_unscored_with_the_reason(mistral_env: MistralFake
     assert len(mistral_env.chat_requests) == 3
 
 
-def test_slow_answers_time_out_then_unscored(mistral_env: MistralFakeServer) -> None:
+def test_slow_answers_time_out_then_unscored(
+    mistral_env: MistralFakeServer, transport: str
+) -> None:
     mistral_env.enqueue(slow(3), slow(3))
     started = time.monotonic()
-    verdict = fast_judge(timeout_s=0.3, max_attempts=2).score(DOC, GOOD)
+    verdict = fast_judge(timeout_s=0.3, max_attempts=2, transport=transport).score(DOC, GOOD)
     assert verdict.label == "unscored"
     assert verdict.error is not None and "BackendTimeoutError" in verdict.error
     assert len(mistral_env.chat_requests) == 2
@@ -261,8 +284,9 @@ async def test_vendor_errors_map_to_our_tree(
     kind: type[BackendError],
     status: int | None,
     retryable: bool,
+    transport: str,
 ) -> None:
-    backend = MistralBackend("open-mistral-7b")
+    backend = MistralBackend("open-mistral-7b", transport=transport)
     mistral_env.enqueue(outcome)
     with pytest.raises(kind) as caught:
         await backend.complete(request_for())
@@ -277,8 +301,10 @@ async def test_vendor_errors_map_to_our_tree(
     await backend.aclose()
 
 
-async def test_sdk_timeout_maps_to_backend_timeout(mistral_env: MistralFakeServer) -> None:
-    backend = MistralBackend("open-mistral-7b")
+async def test_sdk_timeout_maps_to_backend_timeout(
+    mistral_env: MistralFakeServer, transport: str
+) -> None:
+    backend = MistralBackend("open-mistral-7b", transport=transport)
     mistral_env.enqueue(slow(3))
     started = time.monotonic()
     with pytest.raises(BackendTimeoutError) as caught:
@@ -288,13 +314,15 @@ async def test_sdk_timeout_maps_to_backend_timeout(mistral_env: MistralFakeServe
     await backend.aclose()
 
 
-async def test_refused_connection_maps_to_connection_error() -> None:
+async def test_refused_connection_maps_to_connection_error(transport: str) -> None:
     import socket
 
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    backend = MistralBackend("open-mistral-7b", api_key="k", server_url=f"http://127.0.0.1:{port}")
+    backend = MistralBackend(
+        "open-mistral-7b", api_key="k", server_url=f"http://127.0.0.1:{port}", transport=transport
+    )
     with pytest.raises(BackendConnectionError) as caught:
         await backend.complete(request_for(timeout_s=5))
     assert caught.value.retryable
@@ -374,11 +402,13 @@ def test_bad_options_are_configuration_errors(mistral_server: MistralFakeServer)
 
 
 def test_api_key_never_leaks(
-    mistral_server: MistralFakeServer, caplog: pytest.LogCaptureFixture
+    mistral_server: MistralFakeServer, caplog: pytest.LogCaptureFixture, transport: str
 ) -> None:
     secret = "sk-very-secret-0123456789"
     mistral_server.enqueue(Fail(400, {"message": f"header was Bearer {secret}"}))  # echoes it
-    judge = fast_judge(api_key=secret, server_url=mistral_server.url, max_attempts=1)
+    judge = fast_judge(
+        api_key=secret, server_url=mistral_server.url, max_attempts=1, transport=transport
+    )
     with caplog.at_level(logging.DEBUG):
         echoed = judge.score(DOC, GOOD)
         mistral_server.api_key = "another-key"  # now the fake refuses ours: HTTP 401
@@ -419,7 +449,8 @@ async def test_aclose_closes_and_a_new_client_follows(mistral_env: MistralFakeSe
     backend = MistralBackend("open-mistral-7b")
     await backend.complete(request_for())
     client = backend._client()
-    http = client.sdk_configuration.async_client
+    http = backend._loop_client().http
+    assert client.sdk_configuration.async_client is http  # the SDK uses our pooled client
     await backend.aclose()
     assert http.is_closed
     await backend.aclose()  # twice is fine
@@ -429,9 +460,11 @@ async def test_aclose_closes_and_a_new_client_follows(mistral_env: MistralFakeSe
     await backend.aclose()
 
 
-async def test_connections_are_reused_with_32_in_flight(mistral_env: MistralFakeServer) -> None:
+async def test_connections_are_reused_with_32_in_flight(
+    mistral_env: MistralFakeServer, transport: str
+) -> None:
     mistral_env.latency_s = 0.15
-    judge = Judge("mistral:open-mistral-7b")
+    judge = Judge("mistral:open-mistral-7b", transport=transport)
     pairs = [(DOC, GOOD)] * 32
     started = time.monotonic()
     for _ in range(2):
@@ -448,10 +481,10 @@ async def test_connections_are_reused_with_32_in_flight(mistral_env: MistralFake
 # -- log-probabilities (opt-in: not in the published spec) ----------------------------------------
 
 
-def test_logprobs_on_request_give_a_score(mistral_env: MistralFakeServer) -> None:
+def test_logprobs_on_request_give_a_score(mistral_env: MistralFakeServer, transport: str) -> None:
     mistral_env.register_model(FT_ID)
     mistral_env.enqueue(Answer("0", logprobs=[("0", -0.2, {"0": -0.2, "1": -1.8})]))
-    verdict = Judge(FT_ID, logprobs=True).score(DOC, BAD)
+    verdict = Judge(FT_ID, logprobs=True, transport=transport).score(DOC, BAD)
     assert verdict.label == "inconsistent"
     assert verdict.score == pytest.approx(0.1680, abs=1e-3)  # e^-1.8 / (e^-1.8 + e^-0.2)
     body = mistral_env.chat_requests[0].body
@@ -472,9 +505,11 @@ def test_classifier_input_template() -> None:
     assert CLASSIFIER_LABELS == ("consistent", "inconsistent")
 
 
-def test_classifier_fine_tune_scores_with_probabilities(mistral_env: MistralFakeServer) -> None:
+def test_classifier_fine_tune_scores_with_probabilities(
+    mistral_env: MistralFakeServer, transport: str
+) -> None:
     mistral_env.register_model(CLS_ID, job_type="classifier", root="ministral-3b-latest")
-    judge = Judge(f"mistral-classifier:{CLS_ID}")
+    judge = Judge(f"mistral-classifier:{CLS_ID}", transport=transport)
     assert isinstance(judge.backend, MistralClassifierBackend)
     assert judge.backend.uses_prompt is False
     good, bad = judge.score(DOC, GOOD), judge.score(DOC, BAD)
@@ -488,11 +523,13 @@ def test_classifier_fine_tune_scores_with_probabilities(mistral_env: MistralFake
     }
 
 
-def test_classifier_without_the_target_is_unscored(mistral_env: MistralFakeServer) -> None:
+def test_classifier_without_the_target_is_unscored(
+    mistral_env: MistralFakeServer, transport: str
+) -> None:
     mistral_env.register_model(
         CLS_ID, job_type="classifier", classifier_targets=[{"name": "topic", "labels": ["a", "b"]}]
     )
-    verdict = fast_judge(f"mistral-classifier:{CLS_ID}").score(DOC, GOOD)
+    verdict = fast_judge(f"mistral-classifier:{CLS_ID}", transport=transport).score(DOC, GOOD)
     assert verdict.label == "unscored"
     assert verdict.error is not None and "'consistency' target" in verdict.error
     assert "topic" in verdict.error

@@ -1124,6 +1124,9 @@ _INFERENCE = {"chat", "classify", "chat_classify"}
 class _Handler(BaseHTTPRequestHandler):
     fake: MistralFakeServer
     protocol_version = "HTTP/1.1"  # keep-alive, as the real API and the SDK's pool expect
+    # Headers and body go out in two send() calls: with Nagle on, each keep-alive answer would
+    # wait ~40 ms for the client's delayed ACK, and benchmarks would measure the fake.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the per-request log lines."""
