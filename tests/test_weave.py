@@ -32,9 +32,11 @@ from hallujudge import (
     _tracing,
 )
 from hallujudge._errors import ConfigurationError
+from hallujudge._evaluator import Evaluator
 from hallujudge._types import Example
 from hallujudge.weave import (
     JudgeModel,
+    WeaveCallback,
     as_model,
     log_report,
     publish_lineage,
@@ -124,6 +126,10 @@ def test_publishing_without_weave_init_says_what_to_do() -> None:
         log_report({"accuracy": 1.0})
     with pytest.raises(ConfigurationError, match=r"weave\.init"):
         publish_lineage({"job_id": "j"})
+    backend = FunctionBackend(_classify, name="fn")
+    evaluator = Evaluator(EVAL_EXAMPLES, cache=None, bootstrap=0, callbacks=[WeaveCallback()])
+    with pytest.raises(ConfigurationError, match=r"weave\.init"):  # before any model call
+        evaluator.run(Judge(backend))
 
 
 # -- pure parts -------------------------------------------------------------------------------
@@ -228,6 +234,8 @@ class Session:
     eval_summary: dict[str, Any]
     report_uri: str
     lineage_uri: str
+    report: Any
+    callback: WeaveCallback
 
 
 EVAL_ROWS = [
@@ -237,6 +245,14 @@ EVAL_ROWS = [
     {"document": DOC, "summary": "junk answer please", "label": 1},  # unscored
     {"premise": DOC, "hypothesis": "A dog was in Rome.", "label": 0},  # right, notebook columns
     {"text": "no document column", "label": 0},  # prediction raises -> failed
+]
+
+
+EVAL_EXAMPLES = [
+    Example(document=DOC, summary=OK_SUMMARY, label=1, id="e0"),
+    Example(document=DOC, summary=BAD_SUMMARY, label=0, id="e1"),
+    Example(document=DOC, summary="A dog, perhaps.", label=1, id="e2"),
+    Example(document=DOC, summary="junk again", label=0, id="e3"),
 ]
 
 
@@ -302,6 +318,10 @@ def traced() -> Iterator[Session]:
                     "hyperparameters": {"training_steps": 10, "learning_rate": 1e-4},
                 }
             )
+            callback = WeaveCallback()
+            report = Evaluator(
+                EVAL_EXAMPLES, cache=None, bootstrap=20, progress=False, callbacks=[callback]
+            ).run(Judge(FunctionBackend(_classify, name="evaluated-judge"), max_attempts=1))
             client.flush()
             yield Session(
                 server,
@@ -312,6 +332,8 @@ def traced() -> Iterator[Session]:
                 eval_summary,
                 report_uri,
                 lineage_uri,
+                report,
+                callback,
             )
         finally:
             weave.finish()
@@ -438,7 +460,11 @@ def test_evaluation_predictions_are_traced_with_judgments_inside(traced: Session
     assert len(judgments) == len(EVAL_ROWS) - 1
     predict_ids = {p["id"] for p in predicts}
     assert all(j["parent_id"] in predict_ids for j in judgments)
-    evaluate = traced.server.calls_named("Evaluation.evaluate")
+    evaluate = [
+        c
+        for c in traced.server.calls_named("Evaluation.evaluate")
+        if "accuracy" in (c.get("output") or {})
+    ]
     assert len(evaluate) == 1
     assert evaluate[0]["output"]["accuracy"]["failed"] == 1
 
@@ -470,3 +496,59 @@ def test_model_object_carries_scrubbed_settings(traced: Session) -> None:
     assert models[0]["prompt"] == "zero-shot@1"
     assert models[0]["settings"]["temperature"] == 0.0
     assert os.environ.get("MISTRAL_API_KEY") != FAKE_MISTRAL_KEY  # the session restored env
+
+
+def test_evaluator_run_is_traced_with_the_report_as_output(traced: Session) -> None:
+    runs = traced.server.calls_named("hallujudge.Evaluator.run")
+    assert len(runs) == 1
+    run = runs[0]
+    assert run["inputs"]["model"] == "evaluated-judge"
+    assert run["inputs"]["prompt"] == "zero-shot@1"
+    assert run["inputs"]["options"]["bootstrap"] == 20
+    out = run["output"]
+    assert out["kind"] == "hallujudge.EvalReport"
+    assert (out["n"], out["n_scored"], out["n_unscored"]) == (4, 3, 1)
+    assert out["metrics"]["scored"]["accuracy"]["value"] == pytest.approx(traced.report.accuracy)
+    assert "predictions" not in out
+    judgments = [
+        c
+        for c in traced.server.calls_named("hallujudge.Judge.score")
+        if c["inputs"]["model"] == "evaluated-judge"
+    ]
+    assert len(judgments) == 4
+    assert {j["parent_id"] for j in judgments} == {run["id"]}
+
+
+def test_weave_callback_logs_an_evaluation_with_the_reports_metrics(traced: Session) -> None:
+    assert traced.callback.failures == []
+    assert len(traced.callback.report_uris) == 1
+    report = traced.report
+    evaluations = [
+        c
+        for c in traced.server.calls_named("Evaluation.evaluate")
+        if isinstance(c.get("output"), dict) and "metrics" in c["output"]
+    ]
+    assert len(evaluations) == 1
+    summary = evaluations[0]["output"]
+    assert summary["n_unscored"] == report.n_unscored == 1
+    scored = summary["metrics"]["scored"]
+    for name in ("accuracy", "balanced_accuracy", "precision", "recall", "f1"):
+        assert scored[name]["value"] == pytest.approx(report.metrics[name].value), name
+        assert scored[name]["low"] == pytest.approx(report.metrics[name].low), name
+    strict = summary["metrics"]["unscored_as_errors"]["accuracy"]["value"]
+    assert strict == pytest.approx(report.metric("accuracy", strict=True).value)
+    # One logged prediction per row, with the verdict as output.
+    eval_id = evaluations[0]["id"]
+    rows = [
+        c
+        for c in traced.server.calls_named("Evaluation.predict_and_score")
+        if c.get("parent_id") == eval_id
+    ]
+    assert len(rows) == 4
+    by_id = {r["inputs"]["example"]["id"]: r["output"] for r in rows}
+    assert set(by_id) == {"e0", "e1", "e2", "e3"}
+    assert by_id["e1"]["output"]["label"] == "inconsistent"
+    assert by_id["e1"]["scores"] == {"correct": True, "unscored": False}
+    assert by_id["e2"]["scores"] == {"correct": False, "unscored": False}
+    assert by_id["e3"]["scores"] == {"unscored": True}  # neither right nor wrong
+    assert by_id["e3"]["output"]["error"]

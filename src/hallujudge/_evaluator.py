@@ -30,6 +30,7 @@ from typing import Any, Literal, overload
 import numpy as np
 
 from . import _metrics as mt
+from . import _tracing
 from ._backends._base import Request, Response
 from ._backends._fake import FunctionBackend
 from ._cache import DEFAULT_CACHE_PATH, VerdictCache, cache_key, cacheable
@@ -536,6 +537,11 @@ class Evaluator:
             for _ in self._rows():
                 pass
 
+    @_tracing.traced(
+        "hallujudge.Evaluator.run",
+        inputs=_tracing.evaluator_inputs,
+        output=_tracing.report_output,
+    )
     async def _evaluate(self, judge: Judge) -> EvalReport:
         self._check_labels_upfront()
         settings = judge.settings()

@@ -141,12 +141,14 @@ def verdict_to_dict(verdict: Verdict) -> dict[str, Any]:
         verdict: The verdict.
 
     Returns:
-        A dict of the verdict's fields plus ``hallucinated``.
+        A dict of the verdict's fields plus ``hallucinated``; ``usage`` only when known.
     """
     data = verdict.model_dump(mode="json")
     data["hallucinated"] = verdict.hallucinated
     if verdict.usage is not None:
         data["usage"]["total_tokens"] = verdict.usage.total_tokens
+    else:  # Weave reads {"model", "usage"} outputs as token usage and fails on usage=None
+        del data["usage"]
     return cast(dict[str, Any], scrub(data))
 
 
@@ -376,3 +378,45 @@ def judge_inputs(bound: dict[str, Any]) -> dict[str, Any]:
     if example.source is not None:
         shown["source"] = example.source
     return cast(dict[str, Any], scrub(shown, backend_secrets(judge.backend)))
+
+
+def evaluator_inputs(bound: dict[str, Any]) -> dict[str, Any]:
+    """What a ``hallujudge.Evaluator.run`` trace shows as inputs (one call per judge).
+
+    Args:
+        bound: The call's arguments: ``self`` (the Evaluator) and ``judge``.
+
+    Returns:
+        The dataset's name (and content hash when known), the judge's model, prompt and
+        scrubbed settings, and the evaluation's options.
+    """
+    evaluator = bound["self"]
+    judge = bound["judge"]
+    dataset: dict[str, Any] = {"name": getattr(evaluator, "name", None)}
+    content_hash = getattr(getattr(evaluator, "dataset", None), "content_hash", None)
+    if callable(content_hash):
+        dataset["content_hash"] = str(content_hash())
+    shown = {
+        "dataset": dataset,
+        "model": judge.model,
+        "prompt": judge.prompt,
+        "settings": judge.settings(),
+        "options": {
+            name: getattr(evaluator, name, None)
+            for name in ("concurrency", "bootstrap", "seed", "threshold")
+        },
+    }
+    return cast(dict[str, Any], scrub(shown, backend_secrets(judge.backend)))
+
+
+def report_output(report: Any) -> Any:
+    """An EvalReport as a trace output: its dict without the per-row predictions.
+
+    Args:
+        report: The report.
+
+    Returns:
+        ``report.to_dict(predictions=False)`` (metrics with intervals, counts, confusion,
+        latency, tokens, cost).
+    """
+    return report.to_dict(predictions=False)

@@ -24,6 +24,7 @@ that were judged.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections import Counter
@@ -35,10 +36,13 @@ import weave
 from pydantic import BaseModel, PrivateAttr
 
 from ._errors import ConfigurationError
+from ._evaluator import EvalCallback
 from ._judge import Judge, PairLike, to_example
 from ._metrics import POSITIVE_CLASS, classification_from_counts
 from ._tracing import backend_secrets, is_tracing, scrub, verdict_to_dict
-from ._types import Example
+from ._types import Example, Verdict
+
+logger = logging.getLogger("hallujudge")
 
 __all__ = [
     "AccuracyScorer",
@@ -47,9 +51,11 @@ __all__ = [
     "InconsistentPRFScorer",
     "JudgeModel",
     "UnscoredScorer",
+    "WeaveCallback",
     "as_model",
     "log_report",
     "publish_lineage",
+    "report_summary",
     "scorers",
     "to_rows",
 ]
@@ -451,3 +457,132 @@ def publish_lineage(lineage: Any, *, name: str | None = None) -> str:
     )
     ref = weave.publish(data, name=name or default)
     return str(ref.uri())
+
+
+# -- Evaluator runs ----------------------------------------------------------------------------
+
+
+def report_summary(report: Any) -> dict[str, Any]:
+    """The headline of an EvalReport as a Weave evaluation summary (the report's own numbers).
+
+    Args:
+        report: An EvalReport.
+
+    Returns:
+        Its metrics (over scored rows, with unscored rows as errors, score metrics, custom;
+        each with value and 95% interval), row counts, confusion, latency, tokens and cost.
+    """
+    data = _as_data(report.to_dict(predictions=False), "report")
+    keys = (
+        "positive_class",
+        "n",
+        "n_scored",
+        "n_unscored",
+        "unscored_share",
+        "n_with_score",
+        "metrics",
+        "confusion",
+        "latency_s",
+        "tokens",
+        "cost_usd",
+    )
+    return {k: data[k] for k in keys if k in data}
+
+
+class WeaveCallback(EvalCallback):
+    """Log each :class:`~hallujudge.Evaluator` run to Weave as an evaluation.
+
+    Pass it to the evaluator: ``Evaluator(dataset, callbacks=[WeaveCallback()])``. For each
+    judge it logs one Weave evaluation whose rows are the predictions (inputs, verdict, whether
+    it was correct, whether it was unscored) and whose summary holds the EvalReport's own
+    metrics, then publishes the report (see :func:`log_report`). With ``weave.init`` active, the
+    run itself is also traced as ``hallujudge.Evaluator.run`` with every judgment inside.
+
+    Args:
+        predictions: Log every row (default). False logs only the summary, for large runs.
+        name: The evaluation's name in Weave (default ``hallujudge-<model>``).
+
+    Attributes:
+        report_uris: The ``weave:///`` URI of each published report, in run order.
+        failures: What went wrong when logging a run failed (also logged as a warning).
+
+    Raises:
+        ConfigurationError: At the start of a run, when ``weave.init(...)`` was not called.
+    """
+
+    def __init__(self, *, predictions: bool = True, name: str | None = None) -> None:
+        self.predictions = predictions
+        self.name = name
+        self.report_uris: list[str] = []
+        self.failures: list[str] = []
+        self._dataset: dict[str, Any] = {}
+        self._rows: dict[int, tuple[Example, Verdict]] = {}
+
+    def on_start(self, judge: Judge, dataset_info: dict[str, Any]) -> None:
+        """Check that Weave is initialised and start collecting rows."""
+        _require_client("WeaveCallback")
+        self._dataset = dict(dataset_info)
+        self._rows = {}
+
+    def on_result(self, index: int, example: Example, verdict: Verdict, cached: bool) -> None:
+        """Keep the row for logging at the end (cheap: no I/O on the evaluation's loop)."""
+        if self.predictions:
+            self._rows[index] = (example, verdict)
+
+    def on_end(self, judge: Judge, report: Any) -> None:
+        """Log the predictions and the report's metrics as one Weave evaluation.
+
+        A Weave failure must not cost the user the report they paid for: it is logged as a
+        warning and kept in ``failures``, and the evaluation returns its report as usual.
+        """
+        try:
+            self._log(judge, report)
+        except Exception as exc:
+            logger.warning("hallujudge: logging the evaluation to Weave failed: %r", exc)
+            self.failures.append(f"{judge.model}: {type(exc).__name__}: {exc}")
+        finally:
+            self._rows = {}
+
+    def _log(self, judge: Judge, report: Any) -> None:
+        settings = scrub(judge.settings(), backend_secrets(judge.backend))
+        model = {
+            "name": _object_name("hallujudge", judge.model, judge.prompt),
+            "judge_model": judge.model,
+            "prompt": judge.prompt,
+            "settings": settings,
+        }
+        dataset_name = _object_name("hallujudge-data", self._dataset.get("name"))
+        evaluation = weave.EvaluationLogger(
+            name=self.name or _object_name("hallujudge", judge.model),
+            model=model,
+            dataset=dataset_name,
+            eval_attributes={"hallujudge_dataset": scrub(self._dataset)},
+            trace_scores=False,  # scores live on each row; a call per score is slow
+        )
+        for index in sorted(self._rows):
+            example, verdict = self._rows[index]
+            expected = "consistent" if example.label == 1 else "inconsistent"
+            pred = evaluation.log_prediction(
+                inputs=cast(
+                    dict[str, Any],
+                    scrub(
+                        {
+                            "document": example.document,
+                            "summary": example.summary,
+                            "label": example.label,
+                            "id": example.id,
+                        }
+                    ),
+                ),
+                output=verdict_to_dict(verdict),
+            )
+            if verdict.scored:  # an unscored row is neither right nor wrong: no "correct"
+                pred.log_score("correct", verdict.label == expected)
+            pred.log_score("unscored", not verdict.scored)
+            pred.finish()
+        evaluation.log_summary(report_summary(report), auto_summarize=False)
+        self.report_uris.append(
+            log_report(
+                report.to_dict(predictions=False), name=_object_name("hallujudge-eval", judge.model)
+            )
+        )
