@@ -55,25 +55,25 @@ def make_rows(n: int) -> list:
     ]
 
 
-def run_hallujudge(n: int, cache: Path) -> tuple[float, float]:
+def run_hallujudge(n: int, cache: Path) -> tuple[float, float, float]:
     from hallujudge import FakeBackend, Judge
     from hallujudge._evaluator import Evaluator
 
     rows = make_rows(n)
     judge = Judge(FakeBackend(latency_s=LATENCY_S))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     report = Evaluator(rows, concurrency=CONCURRENCY, cache=cache, progress=False).run(judge)
-    first = time.perf_counter() - t0
+    first, cpu = time.perf_counter() - t0, time.process_time() - c0
     assert report.n == n
     assert report.run["n_called"] == n
     t0 = time.perf_counter()
     again = Evaluator(rows, concurrency=CONCURRENCY, cache=cache, progress=False).run(judge)
     second = time.perf_counter() - t0
     assert again.run["n_cached"] == n
-    return first, second
+    return first, second, cpu
 
 
-def run_weave(n: int) -> float:
+def run_weave(n: int) -> tuple[float, float]:
     import weave
 
     class SleepyJudge(weave.Model):  # type: ignore[misc]
@@ -88,11 +88,11 @@ def run_weave(n: int) -> float:
 
     rows = [{"document": e.document, "summary": e.summary, "label": e.label} for e in make_rows(n)]
     evaluation = weave.Evaluation(dataset=rows, scorers=[correct])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     result = asyncio.run(evaluation.evaluate(SleepyJudge()))
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     assert result["correct"]["correct"]["true_count"] == n // 2
-    return elapsed
+    return elapsed, cpu
 
 
 _MEMORY_CHILD = """
@@ -141,28 +141,31 @@ def main() -> None:
     ours: list[float] = []
     theirs: list[float] = []
     cached: list[float] = []
+    cpu_ours: list[float] = []
+    cpu_theirs: list[float] = []
     print(f"\n{args.rows} rows, fake latency {LATENCY_S * 1000:.0f} ms, concurrency {CONCURRENCY}")
     print(f"ideal: {IDEAL:.0f} rows/s ({args.rows / IDEAL:.2f} s)")
-    print(
-        "| round | hallujudge Evaluator s | ratio to ideal | weave.Evaluation s | ratio to ideal |"
-    )
-    print("| --- | --- | --- | --- | --- |")
+    print("| round | hallujudge s | ratio to ideal | CPU s | weave.Evaluation s | ratio | CPU s |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for k in range(args.rounds):
         with tempfile.TemporaryDirectory() as tmp:
-            first, second = run_hallujudge(args.rows, Path(tmp) / "cache.sqlite")
-        weave_s = run_weave(args.rows)
+            first, second, cpu = run_hallujudge(args.rows, Path(tmp) / "cache.sqlite")
+        weave_s, weave_cpu = run_weave(args.rows)
         ours.append(first)
         theirs.append(weave_s)
         cached.append(second)
+        cpu_ours.append(cpu)
+        cpu_theirs.append(weave_cpu)
         print(
-            f"| {k + 1} | {first:.2f} | {args.rows / first / IDEAL:.3f} | {weave_s:.2f} | "
-            f"{args.rows / weave_s / IDEAL:.3f} |"
+            f"| {k + 1} | {first:.2f} | {args.rows / first / IDEAL:.3f} | {cpu:.2f} | "
+            f"{weave_s:.2f} | {args.rows / weave_s / IDEAL:.3f} | {weave_cpu:.2f} |"
         )
     med_ours = statistics.median(ours)
     med_theirs = statistics.median(theirs)
     print(
-        f"| median | {med_ours:.2f} | {args.rows / med_ours / IDEAL:.3f} | {med_theirs:.2f} | "
-        f"{args.rows / med_theirs / IDEAL:.3f} |"
+        f"| median | {med_ours:.2f} | {args.rows / med_ours / IDEAL:.3f} | "
+        f"{statistics.median(cpu_ours):.2f} | {med_theirs:.2f} | "
+        f"{args.rows / med_theirs / IDEAL:.3f} | {statistics.median(cpu_theirs):.2f} |"
     )
     print(f"hallujudge / weave throughput (medians): {med_theirs / med_ours:.3f}x")
     med_cached = statistics.median(cached)

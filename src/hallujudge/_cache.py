@@ -4,7 +4,7 @@ Keys are sha256 digests over the judge's :meth:`~hallujudge.Judge.settings` (bac
 model, prompt ``name@version``, temperature, seed, ...) and the pair's document and summary, so
 changing anything that changes an answer changes the key. Values are the verdicts as JSON.
 
-Writes are batched (committed every ``batch_rows`` rows or ``batch_s`` seconds, and on
+Writes are batched (committed every ``batch_rows`` rows or about ``batch_s`` seconds, and on
 :meth:`VerdictCache.flush` / :meth:`VerdictCache.close`) in WAL mode, so several processes can
 read and write one file at once; SQLite's locking keeps it consistent and a killed process loses
 at most its last uncommitted batch (those rows are simply judged again).
@@ -68,7 +68,8 @@ class VerdictCache:
     Args:
         path: The SQLite file (created with its parent directories).
         batch_rows: Commit after this many pending writes.
-        batch_s: Commit when the oldest pending write is this old (checked on each write).
+        batch_s: Commit interval in seconds: the Evaluator commits this often from a background
+            task, and a write commits when the oldest pending one is twice this old.
         timeout_s: How long to wait for another process's lock before failing.
 
     Raises:
@@ -79,14 +80,15 @@ class VerdictCache:
         self,
         path: str | Path,
         *,
-        batch_rows: int = 256,
+        batch_rows: int = 512,
         batch_s: float = 0.5,
         timeout_s: float = 30.0,
     ) -> None:
         self.path = Path(path)
         self.batch_rows = max(1, batch_rows)
         self.batch_s = batch_s
-        self._pending: list[tuple[str, str, float]] = []
+        # Verdicts wait as objects; JSON is made at commit time, off the hot path.
+        self._pending: dict[str, tuple[Verdict, float]] = {}
         self._oldest = 0.0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -132,11 +134,10 @@ class VerdictCache:
             ).fetchall()
             for key, text in rows:
                 found[key] = Verdict.model_validate_json(text)
-        if self._pending:
-            wanted = set(unique)
-            for key, text, _ in self._pending:
-                if key in wanted:
-                    found[key] = Verdict.model_validate_json(text)
+        for key in unique:
+            waiting = self._pending.get(key)
+            if waiting is not None:
+                found[key] = waiting[0]
         return found
 
     def get(self, key: str) -> Verdict | None:
@@ -158,8 +159,10 @@ class VerdictCache:
         now = time.monotonic()
         if not self._pending:
             self._oldest = now
-        self._pending.append((key, verdict.model_dump_json(), time.time()))
-        if len(self._pending) >= self.batch_rows or now - self._oldest >= self.batch_s:
+        self._pending[key] = (verdict, time.time())
+        # The Evaluator also commits every batch_s from a background task, off the hot path;
+        # this age check is the backstop for standalone use.
+        if len(self._pending) >= self.batch_rows or now - self._oldest >= 2 * self.batch_s:
             self.flush()
         return True
 
@@ -176,7 +179,7 @@ class VerdictCache:
         try:
             db.executemany(
                 "INSERT OR REPLACE INTO verdicts (key, verdict, created) VALUES (?, ?, ?)",
-                self._pending,
+                [(k, v.model_dump_json(), t) for k, (v, t) in self._pending.items()],
             )
             db.execute("COMMIT")
         except BaseException:
