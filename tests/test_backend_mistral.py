@@ -374,6 +374,17 @@ def test_missing_key_is_a_configuration_error() -> None:
         MistralBackend("open-mistral-7b", server_url="https://api.mistral.ai/v1")
 
 
+def test_service_account_token_counts_for_the_sdk_transport_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MISTRAL_SA_TOKEN_PATH", "/run/secrets/mistral-token")
+    assert MistralBackend("open-mistral-7b").transport == "sdk"  # the SDK reads the token file
+    with pytest.raises(ConfigurationError, match="transport='sdk'"):
+        MistralBackend("open-mistral-7b", transport="http")
+    with pytest.raises(ConfigurationError, match="transport must be"):
+        MistralBackend("open-mistral-7b", transport="grpc")  # type: ignore[arg-type]
+
+
 def test_no_key_needed_for_a_custom_server(mistral_server: MistralFakeServer) -> None:
     verdict = Judge("mistral:open-mistral-7b", server_url=mistral_server.url).score(DOC, GOOD)
     assert verdict.label == "consistent"

@@ -105,6 +105,7 @@ Transport = Literal["sdk", "http"]
 """How calls are sent: ``sdk`` (the SDK's methods) or ``http`` (see the module docstring)."""
 
 DEFAULT_SERVER = "https://api.mistral.ai"
+SERVICE_ACCOUNT_ENV = "MISTRAL_SA_TOKEN_PATH"
 _USER_AGENT = f"mistral-client-python/{importlib.metadata.version('mistralai')} hallujudge"
 
 CONTEXT_TOKENS: dict[str, int] = {
@@ -265,11 +266,16 @@ class _MistralBase(Backend):
         self.server_url = _normalise_url(url) if url else None
         key = api_key if api_key is not None else os.environ.get("MISTRAL_API_KEY")
         self._api_key = key.strip() if key and key.strip() else None
-        if self._api_key is None and self.server_url in (None, DEFAULT_SERVER):
+        # The SDK can also authenticate with a service-account token file; only its own
+        # methods read it, so it counts as a credential for transport="sdk" alone.
+        service_account = transport == "sdk" and bool(os.environ.get(SERVICE_ACCOUNT_ENV))
+        official = self.server_url in (None, DEFAULT_SERVER)
+        if self._api_key is None and not service_account and official:
             raise ConfigurationError(
                 "no Mistral API key: set the MISTRAL_API_KEY environment variable or pass "
                 "api_key= (a key may be omitted only with a custom MISTRAL_SERVER_URL or "
-                "server_url=, such as a local fake or a keyless gateway)"
+                "server_url=, such as a local fake or a keyless gateway, or with "
+                f"{SERVICE_ACCOUNT_ENV} and transport='sdk')"
             )
         self.max_connections = max_connections
         self.max_input_tokens = _context_tokens(self.model)
