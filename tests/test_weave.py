@@ -33,6 +33,7 @@ from hallujudge import (
 )
 from hallujudge._errors import ConfigurationError
 from hallujudge._evaluator import Evaluator
+from hallujudge._finetune._lineage import Lineage
 from hallujudge._types import Example
 from hallujudge.weave import (
     JudgeModel,
@@ -310,13 +311,13 @@ def traced() -> Iterator[Session]:
                 name="test-report",
             )
             lineage_uri = publish_lineage(
-                {
-                    "job_id": "ftjob-123",
-                    "base_model": "open-mistral-7b",
-                    "fine_tuned_model": "ft:open-mistral-7b:abc",
-                    "dataset_hashes": {"train": "sha256:1"},
-                    "hyperparameters": {"training_steps": 10, "learning_rate": 1e-4},
-                }
+                Lineage(
+                    base_model="open-mistral-7b",
+                    fine_tuned_model="ft:open-mistral-7b:abc",
+                    job_id="ftjob-123",
+                    prompt="fine-tune@1",
+                    hyperparameters={"training_steps": 10, "learning_rate": 1e-4},
+                )
             )
             callback = WeaveCallback()
             report = Evaluator(
@@ -482,6 +483,8 @@ def test_report_and_lineage_are_published_as_objects(traced: Session) -> None:
     assert by_id["test-report"]["api_key"] == _tracing.REDACTED
     lineage = by_id["hallujudge-lineage-ftjob-123"]
     assert lineage["base_model"] == "open-mistral-7b"
+    assert lineage["fine_tuned_model"] == "ft:open-mistral-7b:abc"
+    assert lineage["prompt"] == "fine-tune@1"
     assert lineage["hyperparameters"]["training_steps"] == 10
 
 
