@@ -118,9 +118,21 @@ def test_invalid_options_are_configuration_errors() -> None:
         {"max_attempts": 0},
         {"concurrency": 0},
         {"long_documents": "truncate"},
+        # these were accepted before: rpm=0 meant "no limit", timeout_s=0 failed every call
+        {"rpm": 0},
+        {"rpm": -5},
+        {"timeout_s": 0},
+        {"deadline_s": -1},
+        {"max_input_tokens": 0},
     ):
         with pytest.raises(ConfigurationError):
             Judge(fake, **options)  # type: ignore[arg-type]
+
+
+def test_zero_concurrency_in_score_many_is_an_error() -> None:
+    # before the fix concurrency=0 silently meant "the default"
+    with pytest.raises(ConfigurationError, match="concurrency"):
+        Judge(FakeBackend()).score_many([(DOC, SUMMARY)], concurrency=0)
 
 
 # -- retries, timeouts, deadlines ----------------------------------------------------------
@@ -472,6 +484,16 @@ def test_long_document_unscored_when_asked() -> None:
     assert verdict.error is not None
     assert "600 tokens" in verdict.error
     assert "long_documents" in verdict.error
+    assert fake.calls == 0
+
+
+def test_summary_filling_the_budget_names_the_summary_not_the_document() -> None:
+    fake = FakeBackend()
+    verdict = Judge(fake, max_input_tokens=600).score(KEY_SENTENCE, "A claim. " * 400)
+    assert verdict.label == "unscored"
+    assert verdict.error is not None
+    assert "shorten the summary" in verdict.error
+    assert "600 tokens" in verdict.error
     assert fake.calls == 0
 
 

@@ -165,6 +165,16 @@ class Judge:
             raise ConfigurationError("long_documents must be 'chunk' or 'unscored'")
         if claims not in ("summary", "sentence"):
             raise ConfigurationError("claims must be 'summary' or 'sentence'")
+        # Zero or negative limits used to be ignored silently (rpm=0: no limit) or to fail
+        # every call (timeout_s=0): refuse them up front.
+        for option, value in (
+            ("rpm", rpm),
+            ("timeout_s", timeout_s),
+            ("deadline_s", deadline_s),
+            ("max_input_tokens", max_input_tokens),
+        ):
+            if value is not None and value <= 0:
+                raise ConfigurationError(f"{option} must be positive (or None), not {value!r}")
         self.backend: Backend = resolve_backend(model, **backend_options)
         self.strategy: PromptStrategy = get_prompt(prompt or self.backend.default_prompt)
         self.samples = samples
@@ -294,7 +304,13 @@ class Judge:
         room = budget - overhead - (self.max_tokens or 256)
         if doc_tokens <= room:
             return await self._judge_sampled(example)
-        if self.long_documents == "unscored" or room < 64:
+        if room < 64:  # the instructions and the summary alone nearly fill the budget
+            return Verdict.unscored(
+                f"the prompt without the document (instructions and summary) takes about "
+                f"{overhead} tokens of this model's input budget of {budget} tokens, leaving no "
+                "room for the document; shorten the summary or use a model with a larger context"
+            )
+        if self.long_documents == "unscored":
             return Verdict.unscored(
                 f"the document is about {doc_tokens} tokens, over this model's input budget of "
                 f"{budget} tokens; use long_documents='chunk' or a model with a larger context"
@@ -476,7 +492,7 @@ class Judge:
         Yields:
             The input position and its verdict, in completion order.
         """
-        limit = concurrency or self.concurrency
+        limit = self.concurrency if concurrency is None else concurrency
         if limit < 1:
             raise ConfigurationError("concurrency must be at least 1")
         source = iter(enumerate(examples))
