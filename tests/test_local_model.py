@@ -320,3 +320,49 @@ def test_demonyms_match_their_place() -> None:
     assert stem("americans") == stem("america")
     a = analyze("The Welsh government met in Cardiff.", "The government of Wales met.", IDF)
     assert feat(a.features, "content_novel_count") == 0
+
+
+def test_half_supported_name_is_counted() -> None:
+    doc = "Murdoch joined Dundee United from County on Monday."
+    a = analyze(doc, "Dundee United signed James Murdoch.", IDF)
+    assert feat(a.features, "ent_phrase_partial") == 1  # "James Murdoch": only half supported
+    assert ("James", "entity") in [(s.text, s.kind) for s in a.spans]
+    b = analyze(doc, "Dundee United signed Murdoch.", IDF)
+    assert feat(b.features, "ent_phrase_partial") == 0
+
+
+def test_caseless_text_still_finds_names_via_corpus_table() -> None:
+    lex = build_lexicon(["Police in London said the London office closed."] * 3)
+    a = analyze("the office in paris closed .", "the office in london closed .", lex)
+    assert [(s.text, s.kind) for s in a.spans] == [("london", "entity")]
+
+
+def test_batch_equals_single_predictions_with_shared_documents(model: LocalModel) -> None:
+    other = "Rain is expected in Cardiff on Friday, forecasters said."
+    pairs = [
+        (DOC, "The ferry will be slower."),
+        (other, "Rain is expected on Friday."),
+        (DOC, "The ferry was closed in 1997."),
+        (other, "Snow is expected in Leeds."),
+    ]
+    assert model.predict_many(pairs) == [model.predict(d, s) for d, s in pairs]
+
+
+def test_load_rejects_a_model_with_other_features(tmp_path: Path) -> None:
+    for f in DEFAULT_MODEL_DIR.iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    meta = json.loads((tmp_path / "metadata.json").read_text())
+    meta["features"] = meta["features"][:-1]
+    (tmp_path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="feature set"):
+        LocalModel.load(tmp_path)
+
+
+def test_shipped_metadata_is_complete(model: LocalModel) -> None:
+    meta = model.metadata
+    for key in ("version", "features", "params", "seed", "calibration", "training_data"):
+        assert key in meta
+    assert meta["training_seconds"] > 0
+    assert set(meta["metrics"]) >= {"train_cv", "fib_val_all", "fib_val_first100", "usb_val"}
+    assert meta["training_data"]["n_rows"] == 820 + 5050
+    assert meta["files"]["model.npz"] == (DEFAULT_MODEL_DIR / "model.npz").stat().st_size

@@ -99,6 +99,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "idf_novel_sum",
     "novel_span_count",
     "hard_novel_frac",
+    "ent_phrase_partial",
+    "self_repeat",
 )
 
 _FEM = frozenset(
@@ -439,6 +441,20 @@ def analyze(document: str | DocIndex, summary: str, lex: Lexicon) -> Analysis:
             if not all((a, b) in doc_bigrams for a, b in itertools.pairwise(pst)):
                 bad += 1
         feats["ent_phrase_novel_frac"] = bad / len(multi)
+    # A name that is half in the document ("James Murdoch" when the document only has "Murdoch",
+    # "Cardiff City" when it has "Cardiff") is a typical generated-summary error.
+    feats["ent_phrase_partial"] = float(
+        sum(
+            1
+            for p in phrases
+            if len(p) > 1
+            and any(x.stem in doc_stems for x in p)
+            and not all(x.stem in doc_stems for x in p)
+        )
+    )
+    # Degenerate repetition of a content word within the summary (generation artefact).
+    content_stems = [t.stem for t in content if not t.is_number]
+    feats["self_repeat"] = float(len(content_stems) - len(set(content_stems)))
 
     # ---- n-gram copy rates (over all tokens, stems) ----
     by_sent: list[list[Token]] = [[] for _ in range(n_ssent)]
