@@ -723,7 +723,9 @@ def _sy(y: float) -> float:
 
 
 def _tick(t: float, y_max: int | None) -> str:
-    return f"{t:g}" if y_max is None else str(round(t * y_max, 1)).removesuffix(".0")
+    if y_max is None:
+        return f"{t:g}"
+    return str(round(t * y_max, 1)).removesuffix(".0")
 
 
 def _frame(
@@ -772,9 +774,9 @@ def _legend(names: Sequence[str]) -> list[str]:
         y = _sy(0) - 10 - 14 * (len(names) - 1 - i)
         color = _COLORS[i % len(_COLORS)]
         out.append(
-            f'<rect x="{_sx(0.42):.1f}" y="{y - 8:.1f}" width="10" height="10" fill="{color}"/>'
-            f'<text x="{_sx(0.42) + 14:.1f}" y="{y + 1:.1f}" font-size="10">'
-            f"{html.escape(name[:34])}</text>"
+            f'<rect x="{_sx(0.3):.1f}" y="{y - 8:.1f}" width="10" height="10" fill="{color}"/>'
+            f'<text x="{_sx(0.3) + 14:.1f}" y="{y + 1:.1f}" font-size="10">'
+            f"{html.escape(name)}</text>"
         )
     return out
 
@@ -803,7 +805,8 @@ def _roc_svg(reports: Sequence[EvalReport]) -> str:
         color = _COLORS[i % len(_COLORS)]
         parts.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2"/>')
         auc = r.score_metrics.get("roc_auc")
-        drawn.append(f"{r.judge} AUC {_fmt(auc.value if auc else None)}")
+        name = r.judge if len(r.judge) <= 24 else r.judge[:23] + "…"
+        drawn.append(f"AUC {_fmt(auc.value if auc else None)} {name}")
     if not drawn:
         return _message_svg(title, "no scores, or only one class: no ROC curve")
     parts += _legend(drawn)
@@ -900,7 +903,8 @@ def _histogram_svg(report: EvalReport, bins: int = 20) -> str:
     edges = np.linspace(0.0, 1.0, bins + 1)
     groups = [("inconsistent", labels == 0, _COLORS[1]), ("consistent", labels == 1, _COLORS[0])]
     hists = [np.histogram(scores[mask], bins=edges)[0] for _, mask, _ in groups]
-    top = max(1, int(max(h.max() for h in hists)))
+    # A multiple of 4, so the five ticks (0, 1/4, ... of the axis) are whole row counts.
+    top = max(4, -(-int(max(h.max() for h in hists)) // 4) * 4)
     parts = _frame(title, "P(consistent)", "rows", diagonal=False, y_max=top)
     bw = (_sx(1) - _sx(0)) / bins
     for k, ((_, _, color), hist) in enumerate(zip(groups, hists, strict=True)):
