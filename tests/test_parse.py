@@ -73,6 +73,13 @@ INCONSISTENT = 0
         ("The summary is unsupported by the document.", INCONSISTENT),
         ("No, the summary is not supported.", INCONSISTENT),
         ("Yes, the summary is consistent.", CONSISTENT),
+        # negations that read as "consistent" before the fix (a flipped label)
+        ("The summary isn't consistent with the document.", INCONSISTENT),
+        ("The summary is not fully consistent with the document.", INCONSISTENT),
+        ("The summary is not entirely supported.", INCONSISTENT),
+        ("The summary is only partially consistent.", INCONSISTENT),
+        ("Answer: not fully consistent", INCONSISTENT),
+        ("This summary is NOT consistent.", INCONSISTENT),
         # an explicit answer after reasoning that names both labels: the last answer wins
         (
             "Claim 1 is consistent with the document. Claim 2 is inconsistent: the document "
@@ -164,8 +171,10 @@ def test_non_string_input_is_unscored_not_raised() -> None:
         "`" * 100_000,
         "answer:" * 20_000,
         "consistent inconsistent " * 20_000,
+        "not " + " " * 100_000 + "consistent",
+        "isn't fully" * 20_000,
     ],
-    ids=["answer-spaces", "answer-stars", "key-spaces", "deep-json", "braces", "ticks", "a", "w"],
+    ids=["ans-spaces", "ans-stars", "key-spaces", "deep", "braces", "ticks", "a", "w", "n", "f"],
 )
 def test_adversarial_inputs_are_fast(text: str) -> None:
     started = time.perf_counter()

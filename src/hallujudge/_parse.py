@@ -60,7 +60,10 @@ _ANSWER_LINE = re.compile(
     re.IGNORECASE,
 )
 _NEG_WORDS = re.compile(
-    r"\b(inconsistent|not (?:factually )?consistent|unsupported|not supported|hallucinat\w*)\b",
+    r"\b(?:inconsistent|unsupported|hallucinat\w*|partially\s+(?:consistent|supported))\b"
+    # "isn't consistent", "not fully supported": negated, or they would read as positive
+    r"|(?:\bnot|n't|\bnever)\s+(?:(?:fully|entirely|completely|totally|wholly|factually|quite"
+    r"|really|necessarily)\s+)?(?:consistent|supported)\b",
     re.IGNORECASE,
 )
 _POS_WORDS = re.compile(r"\b(consistent|supported|faithful)\b", re.IGNORECASE)
