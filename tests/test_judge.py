@@ -190,16 +190,16 @@ def test_deadline_bounds_retries() -> None:
     verdict = Judge(fake, max_attempts=1000, deadline_s=0.3, max_wait_s=0.05).score(DOC, SUMMARY)
     elapsed = time.perf_counter() - started
     assert verdict.label == "unscored"
-    assert elapsed < 1.0
+    assert elapsed < 2.0  # generous for busy CI machines; unbounded retries would take minutes
     assert 1 < fake.calls < 1000
 
 
 def test_deadline_bounds_a_hanging_call() -> None:
     # Before the fix a call that hung outlived the deadline by timeout_s (60 s by default).
-    fake = FakeBackend(latency_s=5.0)
+    fake = FakeBackend(latency_s=10.0)
     started = time.perf_counter()
     verdict = Judge(fake, deadline_s=0.2, timeout_s=60).score(DOC, SUMMARY)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 3.0
     assert verdict.label == "unscored"
     assert verdict.error is not None
     assert "BackendTimeoutError" in verdict.error
@@ -207,10 +207,10 @@ def test_deadline_bounds_a_hanging_call() -> None:
 
 
 def test_per_call_timeout_gives_backend_timeout_error() -> None:
-    fake = FakeBackend(latency_s=2.0)
+    fake = FakeBackend(latency_s=10.0)
     started = time.perf_counter()
     verdict = fast_judge(fake, timeout_s=0.05, max_attempts=2).score(DOC, SUMMARY)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 3.0
     assert fake.calls == 2  # a timeout is retryable
     assert verdict.label == "unscored"
     assert verdict.error is not None
