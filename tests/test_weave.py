@@ -212,6 +212,12 @@ async def test_as_model_predict_accepts_both_column_names() -> None:
         await model.predict(summary=BAD_SUMMARY)
 
 
+async def test_a_judge_model_without_a_judge_says_how_to_build_one() -> None:
+    model = JudgeModel(judge_model="fn", prompt="zero-shot@1", settings={})
+    with pytest.raises(ConfigurationError, match="as_model"):
+        await model.predict(document=DOC, summary=OK_SUMMARY)
+
+
 def test_as_model_rejects_non_judges_and_to_rows_keeps_labels() -> None:
     with pytest.raises(ConfigurationError, match="Judge"):
         as_model("mistral:open-mistral-7b")  # type: ignore[arg-type]

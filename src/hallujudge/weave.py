@@ -80,11 +80,21 @@ class JudgeModel(weave.Model):
     judge_model: str
     prompt: str
     settings: dict[str, Any]
-    _judge: Judge = PrivateAttr()
+    _judge: Judge | None = PrivateAttr(default=None)
 
     @property
     def judge(self) -> Judge:
-        """The wrapped judge."""
+        """The wrapped judge.
+
+        Raises:
+            ConfigurationError: When the model was not built with :func:`as_model` (for
+                example, loaded back from Weave, which stores its attributes, not the judge).
+        """
+        if self._judge is None:
+            raise ConfigurationError(
+                "this JudgeModel has no judge attached; build it with "
+                "hallujudge.weave.as_model(Judge(...))"
+            )
         return self._judge
 
     @weave.op(name="hallujudge.JudgeModel.predict", enable_code_capture=False)
@@ -119,7 +129,7 @@ class JudgeModel(weave.Model):
                 "'hypothesis'); rename the columns or pass preprocess_model_input= to "
                 "weave.Evaluation"
             )
-        verdict = await self._judge.ascore(doc, summ)
+        verdict = await self.judge.ascore(doc, summ)
         return verdict_to_dict(verdict)
 
 
