@@ -280,3 +280,11 @@ def test_html_report_renders_in_headless_chromium(report: EvalReport, tmp_path: 
     assert near((31, 119, 180))  # the ROC/calibration blue was drawn
     assert near((214, 39, 40))  # the inconsistent-class red of the histogram
     assert len(colours) > 200  # text, plots and shading, not a blank page
+
+
+def test_a_list_of_one_judge_gives_a_comparison_without_tests() -> None:
+    comp = Evaluator(rows(6), cache=None, bootstrap=0).run([labels_only])
+    assert isinstance(comp, Comparison)
+    assert len(comp) == 1
+    assert comp.tests == []
+    assert comp.to_markdown().startswith("### 1 judge on")

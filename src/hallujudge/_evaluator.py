@@ -458,7 +458,7 @@ class Evaluator:
 
         Returns:
             An :class:`EvalReport` for one judge; a :class:`Comparison` (each judge's report,
-            side by side, with paired tests against the first) for a list.
+            side by side, with paired tests against the first) for a list, even of one.
 
         Raises:
             ConfigurationError: For something that is not a judge, or several judges over a
@@ -479,8 +479,6 @@ class Evaluator:
                 )
             resolved = [as_judge(j) for j in judges]
             reports = [await self._evaluate(j) for j in resolved]
-            if len(reports) == 1:
-                return reports[0]
             return Comparison.build(reports, bootstrap=self.bootstrap, seed=self.seed)
         return await self._evaluate(as_judge(judges))  # type: ignore[arg-type]
 

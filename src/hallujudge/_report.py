@@ -47,7 +47,7 @@ _TITLES = {
 }
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # numpy columns: compare reports with to_dict()
 class Columns:
     """Per-row results, one array entry per dataset row, in dataset order.
 
@@ -270,7 +270,7 @@ def _metric_from_dict(name: str, d: Mapping[str, Any]) -> mt.Metric:
     return mt.Metric(name, d.get("value"), d.get("low"), d.get("high"), d.get("reason"))
 
 
-@dataclass
+@dataclass(eq=False)
 class EvalReport:
     """The evaluation of one judge on one dataset.
 
@@ -543,7 +543,7 @@ class EvalReport:
         return text
 
 
-@dataclass
+@dataclass(eq=False)
 class Comparison:
     """Several judges evaluated on the same rows, side by side.
 
@@ -560,7 +560,8 @@ class Comparison:
         """Pair each judge with the first and test the accuracy difference.
 
         Args:
-            reports: Reports over the same rows (same dataset, same order).
+            reports: Reports over the same rows (same dataset, same order); one report gives a
+                comparison without tests.
             bootstrap: Resamples for the paired bootstrap.
             seed: Seed of the resampling.
 
@@ -570,8 +571,8 @@ class Comparison:
         Raises:
             ConfigurationError: If the reports are not over the same rows.
         """
-        if len(reports) < 2:
-            raise ConfigurationError("a comparison needs at least two reports")
+        if not reports:
+            raise ConfigurationError("a comparison needs at least one report")
         base = reports[0]
         tests = []
         for other in reports[1:]:
@@ -635,7 +636,8 @@ class Comparison:
         """A side-by-side table and the paired tests, as Markdown."""
         names = [f"{r.judge} ({r.prompt})" if r.prompt else r.judge for r in self.reports]
         lines = [
-            f"### {len(self.reports)} judges on {self.reports[0].dataset.get('name', 'data')}",
+            f"### {len(self.reports)} judge{'s' if len(self.reports) > 1 else ''} on "
+            f"{self.reports[0].dataset.get('name', 'data')}",
             "",
             _POSITIVE_NOTE + " Values over scored rows, 95% bootstrap intervals in brackets.",
             "",
