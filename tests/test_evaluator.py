@@ -418,3 +418,22 @@ def test_progress_bar_can_be_forced(capsys: pytest.CaptureFixture[str]) -> None:
     report = Evaluator(make_rows(5), cache=None, bootstrap=0, progress=True).run(scoring_judge()[0])
     assert report.n == 5
     assert "5/5" in capsys.readouterr().err
+
+
+def test_non_finite_custom_metrics_are_undefined_and_json_stays_valid() -> None:
+    def infinite(example: Example, verdict: Verdict) -> float:
+        return float("inf")
+
+    def nan_aggregate(examples: Sequence[Example], verdicts: Sequence[Verdict]) -> float:
+        return float("nan")
+
+    report = Evaluator(
+        make_rows(4),
+        cache=None,
+        bootstrap=0,
+        metrics=[infinite, aggregate_metric(nan_aggregate)],
+    ).run(scoring_judge()[0])
+    assert report.custom["infinite"].value is None
+    assert report.custom["nan_aggregate"].value is None
+    assert "finite" in (report.custom["nan_aggregate"].reason or "")
+    assert '"infinite"' in report.to_json()  # allow_nan=False would raise on inf/nan

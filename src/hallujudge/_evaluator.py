@@ -655,6 +655,8 @@ class Evaluator:
             values = np.array(rows.row_values[k], dtype=np.float64)
             failure = rows.row_failures[k]
             ok = values[~np.isnan(values)]
+            if failure is None and np.isinf(ok).any():
+                failure = "a row gave an infinite value"
             if failure is not None:
                 out[metric.name] = mt.Metric(metric.name, None, reason=failure)
             elif ok.size == 0:
@@ -672,8 +674,10 @@ class Evaluator:
                     metric.name, None, reason=f"raised {type(exc).__name__}: {exc}"
                 )
                 continue
-            if value is None or math.isnan(float(value)):
-                out[metric.name] = mt.Metric(metric.name, None, reason="the metric gave no value")
+            if value is None or not math.isfinite(float(value)):
+                out[metric.name] = mt.Metric(
+                    metric.name, None, reason=f"the metric gave no finite value ({value!r})"
+                )
             else:
                 out[metric.name] = mt.Metric(metric.name, float(value))
         return out

@@ -291,8 +291,9 @@ class EvalReport:
         confusion: ``tp, fp, fn, tn`` over scored rows (positive = inconsistent) and the unscored
             rows of each true class.
         latency_s: ``p50``, ``p95`` and ``mean`` judgment latency.
-        tokens: ``prompt``, ``completion``, ``total`` tokens, or None when unreported.
-        cost_usd: Cost when a price was given, else None.
+        tokens: ``prompt``, ``completion``, ``total`` tokens over every row's verdict (rows from
+            the cache included: what the evaluation costs from scratch), or None when unreported.
+        cost_usd: The cost of those tokens when a price was given, else None.
         run: Wall time, cached/called row counts, bootstrap settings, creation time.
         positive_class: Always ``"inconsistent"``.
     """
