@@ -497,6 +497,18 @@ def test_summary_filling_the_budget_names_the_summary_not_the_document() -> None
     assert fake.calls == 0
 
 
+def test_failed_windows_stay_retryable() -> None:
+    # before the fix the combined verdict dropped meta["retryable"], so caches kept the glitch
+    fake = FakeBackend([ServerError("HTTP 503") for _ in range(1000)])
+    judge = Judge(fake, max_input_tokens=600, max_attempts=1)
+    verdict = judge.score(long_document(), "The lighthouse keeper retired in 1987.")
+    assert verdict.label == "unscored"
+    assert verdict.meta["chunks"] > 1
+    assert verdict.meta["retryable"] is True
+    assert verdict.error is not None
+    assert "ServerError" in verdict.error
+
+
 def test_short_document_is_not_chunked() -> None:
     verdict = Judge(window_backend(), max_input_tokens=600).score(
         KEY_SENTENCE, "The keeper retired."
@@ -526,6 +538,27 @@ def test_scoring_backend_probability_and_threshold() -> None:
     assert verdict.score == pytest.approx(0.3)
     assert verdict.reason == "numbers differ"
     assert Judge(backend, threshold=0.25).score(DOC, SUMMARY).label == "consistent"
+
+
+@pytest.mark.parametrize("p", [float("nan"), 1.5, -0.1])
+def test_invalid_backend_probability_is_unscored(p: float) -> None:
+    # before the fix NaN compared False with the threshold and was counted as "inconsistent"
+    backend = FunctionBackend(lambda r: Response(text="", p_consistent=p), uses_prompt=False)
+    verdict = Judge(backend).score(DOC, SUMMARY)
+    assert verdict.label == "unscored"
+    assert verdict.error is not None
+    assert "invalid probability" in verdict.error
+
+
+def test_broken_logprobs_keep_the_label_and_drop_the_score() -> None:
+    from hallujudge._backends._base import TokenLogprob
+
+    pieces = ['{"', "consistency", '":', " ", "0", "}"]
+    logprobs = [TokenLogprob(token=t, logprob=float("nan"), top={t: float("nan")}) for t in pieces]
+    response = Response(text="".join(pieces), logprobs=tuple(logprobs))
+    verdict = Judge(FakeBackend([response])).score(DOC, SUMMARY)
+    assert verdict.label == "inconsistent"
+    assert verdict.score is None
 
 
 def test_verdict_hallucinated_and_frozen() -> None:

@@ -406,6 +406,14 @@ class Judge:
             verdict = Verdict(
                 label="consistent", reason=response.reason, raw=response.text, spans=response.spans
             )
+        if score is not None and not 0.0 <= score <= 1.0:  # NaN fails this test too
+            if response.p_consistent is not None:  # never count a broken probability as a label
+                return Verdict.unscored(
+                    f"the backend returned an invalid probability {score!r} (not in [0, 1])",
+                    raw=response.text,
+                    usage=response.usage,
+                )
+            score = None  # broken log-probabilities: keep the parsed label, drop the score
         update: dict[str, Any] = {}
         if score is not None and verdict.scored:
             update["score"] = score
@@ -618,7 +626,7 @@ def _combine_windows(verdicts: Sequence[Verdict], windows: Sequence[tuple[int, i
         return failed.model_copy(
             update={
                 "usage": usage,
-                "meta": meta,
+                "meta": {**failed.meta, **meta},  # keeps "retryable" for caches and resumes
                 "error": f"no window supports the summary and one could not be judged: "
                 f"{failed.error}",
             }
