@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import time
@@ -367,8 +368,8 @@ class Judge:
             return _failed(exc)
         verdict = self._read(response)
         if self.repair and not verdict.scored and self.backend.uses_prompt:
-            retry = Request(
-                example=example,
+            retry = dataclasses.replace(
+                request,
                 messages=(
                     *messages,
                     {"role": "assistant", "content": response.text},
@@ -378,12 +379,6 @@ class Judge:
                         "format asked for, and nothing else.",
                     },
                 ),
-                temperature=self.temperature,
-                seed=seed,
-                max_tokens=self.max_tokens,
-                response_format=strategy.response_format,
-                logprobs=self.logprobs,
-                timeout_s=self.timeout_s,
             )
             try:
                 second = await self._call(retry)
