@@ -288,3 +288,19 @@ def test_a_list_of_one_judge_gives_a_comparison_without_tests() -> None:
     assert len(comp) == 1
     assert comp.tests == []
     assert comp.to_markdown().startswith("### 1 judge on")
+
+
+def test_large_reports_keep_the_html_small() -> None:
+    many = [Example(document="d", summary=f"s {i}", label=i % 2, id=str(i)) for i in range(5000)]
+
+    def noisy(document: str, summary: str) -> Verdict:
+        i = int(summary.split()[1])
+        p = ((i * 7919) % 1000) / 1000
+        return Verdict(label="consistent" if p >= 0.5 else "inconsistent", score=p)
+
+    rep = Evaluator(many, cache=None, bootstrap=100).run(noisy)
+    html = rep.to_html()
+    points = re.search(r'<polyline points="([^"]+)"', html)
+    assert points is not None
+    assert len(points.group(1).split()) <= 600
+    assert len(html) < 200_000

@@ -701,6 +701,7 @@ def _test_sentence(a: str, b: str, t: mt.PairedTest) -> str:
 # Plots are drawn as inline SVG here so the page has no scripts and no external assets.
 
 _W, _H = 340, 290
+_MAX_POINTS = 600  # ROC points drawn at most (the AUC is computed on all of them)
 _ML, _MR, _MT, _MB = 48, 14, 28, 42
 _COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 _CSS = """
@@ -804,6 +805,9 @@ def _roc_svg(reports: Sequence[EvalReport]) -> str:
         if not keep.any() or y_pos.all() or not y_pos.any():
             continue
         fpr, tpr, _ = mt.roc_curve(y_pos, 1.0 - c.scores[keep])
+        if fpr.size > _MAX_POINTS:  # a readable curve without megabytes of SVG
+            pick = np.unique(np.linspace(0, fpr.size - 1, _MAX_POINTS).round().astype(int))
+            fpr, tpr = fpr[pick], tpr[pick]
         pts = " ".join(f"{_sx(x):.1f},{_sy(y):.1f}" for x, y in zip(fpr, tpr, strict=True))
         color = _COLORS[i % len(_COLORS)]
         parts.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2"/>')
