@@ -733,3 +733,26 @@ def test_fake_files_fine_tuning_and_batch_follow_the_spec(mistral_env: MistralFa
     assert api.delete(f"/files/{upload.id}").json()["deleted"] is True
     assert mistral_env.response_errors == []
     api.close()
+
+
+def test_classifier_training_data_matches_the_backend() -> None:
+    # Fine-tuning data and inference must agree on target, labels and input text.
+    data = pytest.importorskip("hallujudge._finetune._data")
+    assert data.CLASSIFIER_TARGET == CLASSIFIER_TARGET
+    assert tuple(data.CLASSIFIER_LABELS) == CLASSIFIER_LABELS
+
+
+# -- live (real API; skipped without MISTRAL_API_KEY) ---------------------------------------------
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("transport", ["sdk", "http"])
+def test_live_mistral_judges_an_obvious_pair(transport: str) -> None:
+    import os
+
+    if not os.environ.get("MISTRAL_API_KEY"):
+        pytest.skip("live test: set MISTRAL_API_KEY to run it against the real Mistral API")
+    judge = Judge("mistral:mistral-small-latest", transport=transport, max_attempts=3)
+    verdict = judge.score("Paris is the capital of France.", "The capital of France is Berlin.")
+    assert verdict.label == "inconsistent", verdict
+    assert verdict.usage is not None and verdict.usage.prompt_tokens > 0
