@@ -153,6 +153,20 @@ def test_offset_points_at_the_label_value() -> None:
     assert text[parsed.offset :].startswith("inconsistent")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"reasoning": "claim 1 has consistency: 0 issues", "consistency": 1}',
+        '{"reasoning": "it said \\"consistency\\": 0 earlier", "consistency": 1}',
+    ],
+)
+def test_offset_is_the_key_not_the_same_word_in_the_reasoning(text: str) -> None:
+    # before the fix the offset pointed at the "0" inside the reasoning string
+    parsed = parse_answer(text)
+    assert parsed.label == 1
+    assert parsed.offset == text.rindex("1")
+
+
 def test_non_string_input_is_unscored_not_raised() -> None:
     parsed = parse_answer(None)  # type: ignore[arg-type]
     assert parsed.label is None

@@ -229,6 +229,15 @@ def test_logprob_score_after_reasoning_reads_the_label_not_earlier_digits() -> N
     assert ReasonFirstPrompt().score_from_logprobs(text, out) == pytest.approx(0.3)
 
 
+def test_logprob_score_ignores_the_key_word_inside_the_reasoning() -> None:
+    pieces = ['{"', "reasoning", '":', ' "', "consistency", ":", " ", "0", " issues", '",', ' "']
+    pieces += ["consistency", '":', " ", "1", "}"]
+    text = "".join(pieces)
+    out = _tokens(pieces, 14, 0.8, 0.2)
+    out[7] = TokenLogprob(token="0", logprob=math.log(0.95), top={"0": math.log(0.95)})
+    assert ReasonFirstPrompt().score_from_logprobs(text, out) == pytest.approx(0.8)
+
+
 def test_logprob_score_none_when_label_shares_its_token() -> None:
     # " 1," merges the label with a comma; the "0" later in the reason must not be read as the
     # label (it was, before the fix, and flipped the verdict to inconsistent).

@@ -144,8 +144,10 @@ def _from_object(obj: dict[str, Any], text: str, base: int) -> ParsedAnswer | No
                 continue
             if inverted:
                 label = 1 - label
+            # The key itself, quoted as JSON keys are: not the same word inside a reason string
+            # ("consistency: 0" in the reasoning would send log-probabilities to the wrong token).
             match = re.search(
-                r"[\"']?" + re.escape(key) + r"[\"']?\s*:\s*[\"']?", text[base:], re.I
+                r'(?<!\\)"' + re.escape(key) + r'"\s*:\s*"?', text[base:], re.IGNORECASE
             )
             offset = base + match.end() if match else None
             return ParsedAnswer(label=label, reason=reason, offset=offset)
