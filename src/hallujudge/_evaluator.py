@@ -543,7 +543,6 @@ class Evaluator:
     async def _evaluate(self, judge: Judge) -> EvalReport:
         self._check_labels_upfront()
         settings = judge.settings()
-        cache, owned = self._open_cache()
         row_metrics = [m for m in self.metrics if m.kind == "row"]
         aggregates = [m for m in self.metrics if m.kind == "aggregate"]
         rows = _Collector(row_metrics, keep_all=bool(aggregates))
@@ -602,8 +601,9 @@ class Evaluator:
                         position += 1
                         yield example
 
-        flusher = asyncio.create_task(_flush_periodically(cache)) if cache is not None else None
         started = time.perf_counter()
+        cache, owned = self._open_cache()
+        flusher = asyncio.create_task(_flush_periodically(cache)) if cache is not None else None
         try:
             async for position, verdict in judge.aiter_scores(feed(), concurrency=self.concurrency):
                 index, key, example = inflight.pop(position)
