@@ -80,6 +80,14 @@ INCONSISTENT = 0
         ("The summary is only partially consistent.", INCONSISTENT),
         ("Answer: not fully consistent", INCONSISTENT),
         ("This summary is NOT consistent.", INCONSISTENT),
+        # a restated question names a label without asserting it (read as consistent before)
+        ("Is the summary factually consistent with the document? No, it says 1950.", INCONSISTENT),
+        ("Is the summary consistent with the document? Yes.", CONSISTENT),
+        ("Is it supported? Not consistent.", INCONSISTENT),
+        # a leading yes/no followed by an explanation answers the question every prompt asks
+        ("No. The summary says 1950 but the document says 1932.", INCONSISTENT),
+        ("**No** - the document never mentions a ferry.", INCONSISTENT),
+        ("Yes: every claim appears in the document.", CONSISTENT),
         # an explicit answer after reasoning that names both labels: the last answer wins
         (
             "Claim 1 is consistent with the document. Claim 2 is inconsistent: the document "
@@ -127,6 +135,8 @@ def test_reads_label(text: str, label: int) -> None:
         ('{"consistency": null}', "no consistency label"),
         ("The weather in Paris is nice.", "no consistency label"),
         ("maybe", "no consistency label"),
+        ("Is it consistent? The summary says 1950.", "no consistency label"),
+        ("No problem, here is my analysis of the claims.", "no consistency label"),
     ],
 )
 def test_unscored_with_reason(text: str, error_part: str) -> None:
@@ -187,8 +197,10 @@ def test_non_string_input_is_unscored_not_raised() -> None:
         "consistent inconsistent " * 20_000,
         "not " + " " * 100_000 + "consistent",
         "isn't fully" * 20_000,
+        "a" * 300_000,
+        "Is it consistent?" * 20_000,
     ],
-    ids=["ans-spaces", "ans-stars", "key-spaces", "deep", "braces", "ticks", "a", "w", "n", "f"],
+    ids=["ans-sp", "ans-st", "key-sp", "deep", "brace", "tick", "a", "w", "n", "f", "long", "q"],
 )
 def test_adversarial_inputs_are_fast(text: str) -> None:
     started = time.perf_counter()

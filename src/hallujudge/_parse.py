@@ -67,6 +67,8 @@ _NEG_WORDS = re.compile(
     re.IGNORECASE,
 )
 _POS_WORDS = re.compile(r"\b(consistent|supported|faithful)\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.?!\n]")
+_LEADING_YES_NO = re.compile(r"^[\s*\"'`]*(yes|no)[\s*]*[,.!:;\-]", re.IGNORECASE)
 _REFUSAL = re.compile(
     r"\b(I can(?:not|'t)|I'm sorry|I am sorry|as an AI|I am unable|I'm unable|I won't)\b",
     re.IGNORECASE,
@@ -154,6 +156,19 @@ def _from_object(obj: dict[str, Any], text: str, base: int) -> ParsedAnswer | No
     return None
 
 
+def _mask_questions(text: str) -> str:
+    """``text`` with every sentence that ends in ``?`` blanked out (linear time)."""
+    parts: list[str] = []
+    start = 0
+    for end_mark in _SENTENCE_END.finditer(text):
+        end = end_mark.end()
+        segment = text[start:end]
+        parts.append(" " * len(segment) if end_mark.group() == "?" else segment)
+        start = end
+    parts.append(text[start:])
+    return "".join(parts)
+
+
 def parse_answer(text: str) -> ParsedAnswer:
     """Read a consistency label from a model's answer.
 
@@ -196,9 +211,12 @@ def parse_answer(text: str) -> ParsedAnswer:
             reason = text[: last.start()].strip() or None
             return ParsedAnswer(label=label, reason=reason, offset=last.start(1))
 
-    negatives = list(_NEG_WORDS.finditer(text))
+    # A restated question ("Is the summary consistent with the document? No, ...") names a
+    # label without asserting it: blank questions out (same length, so offsets hold).
+    asserted = _mask_questions(text)
+    negatives = list(_NEG_WORDS.finditer(asserted))
     # "inconsistent" contains "consistent": mask negative matches before looking for positives.
-    masked = _NEG_WORDS.sub(lambda m: " " * len(m.group(0)), text)
+    masked = _NEG_WORDS.sub(lambda m: " " * len(m.group(0)), asserted)
     positives = list(_POS_WORDS.finditer(masked))
     if _REFUSAL.search(text):  # "I cannot tell whether it is hallucinated" is no label either way
         return ParsedAnswer(label=None, error="the model refused to answer")
@@ -210,6 +228,10 @@ def parse_answer(text: str) -> ParsedAnswer:
         return ParsedAnswer(
             label=None, error="the answer names both labels and no final answer: ambiguous"
         )
+    leading = _LEADING_YES_NO.match(asserted)  # "No, it says 1950." answers the question asked
+    if leading:
+        label = 1 if leading.group(1).lower() == "yes" else 0
+        return ParsedAnswer(label=label, reason=stripped, offset=leading.start(1))
     if stripped.startswith("{") and not stripped.endswith("}"):
         return ParsedAnswer(label=None, error="the answer is truncated JSON with no label")
     return ParsedAnswer(label=None, error="no consistency label found in the answer")
