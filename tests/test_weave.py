@@ -23,6 +23,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gql.*")
 from fakes.openai_server import FakeOpenAIServer
 from fakes.weave_server import FAKE_WANDB_API_KEY, FakeWeaveServer
 from hallujudge import (
+    AuthenticationError,
     FakeBackend,
     FunctionBackend,
     Judge,
@@ -49,7 +50,8 @@ from hallujudge.weave import (
 FAKE_MISTRAL_KEY = "mistral-fake-key-0123456789abcdef"
 FAKE_OPENAI_KEY = "sk-fake-openai-key-0123456789abcdef"
 FAKE_BACKEND_KEY = "backend-attr-secret-0123456789"
-SECRETS = (FAKE_MISTRAL_KEY, FAKE_OPENAI_KEY, FAKE_BACKEND_KEY)
+LEAKY_BACKEND_KEY = "leaky-backend-secret-9876543210"
+SECRETS = (FAKE_MISTRAL_KEY, FAKE_OPENAI_KEY, FAKE_BACKEND_KEY, LEAKY_BACKEND_KEY)
 
 DOC = "The cat sat on the mat in Paris on Monday."
 OK_SUMMARY = "A cat sat on a mat."
@@ -243,6 +245,7 @@ class Session:
     lineage_uri: str
     report: Any
     callback: WeaveCallback
+    leaky: Any
 
 
 EVAL_ROWS = [
@@ -325,6 +328,16 @@ def traced() -> Iterator[Session]:
                     hyperparameters={"training_steps": 10, "learning_rate": 1e-4},
                 )
             )
+
+            # A third-party backend that puts its key into an error message: the trace (and the
+            # verdict) get the message without it.
+            def leak(request: Any) -> str:
+                raise AuthenticationError(f"HTTP 401: key {LEAKY_BACKEND_KEY} was refused")
+
+            leaky_backend = FunctionBackend(leak, name="leaky")
+            leaky_backend.api_key = LEAKY_BACKEND_KEY  # type: ignore[attr-defined]
+            leaky = Judge(leaky_backend, max_attempts=1).score(DOC, OK_SUMMARY)
+
             callback = WeaveCallback()
             report = Evaluator(
                 EVAL_EXAMPLES, cache=None, bootstrap=20, progress=False, callbacks=[callback]
@@ -341,6 +354,7 @@ def traced() -> Iterator[Session]:
                 lineage_uri,
                 report,
                 callback,
+                leaky,
             )
         finally:
             weave.finish()
@@ -561,3 +575,17 @@ def test_weave_callback_logs_an_evaluation_with_the_reports_metrics(traced: Sess
     assert by_id["e2"]["scores"] == {"correct": False, "unscored": False}
     assert by_id["e3"]["scores"] == {"unscored": True}  # neither right nor wrong
     assert by_id["e3"]["output"]["error"]
+
+
+def test_secrets_in_error_messages_are_scrubbed_while_tracing(traced: Session) -> None:
+    assert traced.leaky.label == "unscored"
+    assert "was refused" in (traced.leaky.error or "")
+    assert LEAKY_BACKEND_KEY not in (traced.leaky.error or "")
+    attempts = [
+        c
+        for c in traced.server.calls_named("hallujudge.backend.complete")
+        if c["inputs"]["model"] == "leaky"
+    ]
+    assert len(attempts) == 1
+    assert "was refused" in attempts[0]["exception"]
+    assert _tracing.REDACTED in attempts[0]["exception"]

@@ -183,6 +183,46 @@ def response_to_dict(response: Response) -> dict[str, Any]:
     )
 
 
+def _scrub_error(exc: BaseException, args: tuple[Any, ...]) -> None:
+    """Remove known secrets from an exception's message before Weave records it.
+
+    Backends promise messages without keys; this is the second line of defence for third-party
+    backends. The exception is edited in place, so the caller's copy is clean too.
+    """
+    extra: list[str] = []
+    for arg in args:
+        extra += backend_secrets(arg) + backend_secrets(getattr(arg, "backend", None))
+    known = _known_secrets(extra)
+    if not known or not any(isinstance(a, str) and any(k in a for k in known) for a in exc.args):
+        return
+    exc.args = tuple(_scrub(a, known) if isinstance(a, str) else a for a in exc.args)
+
+
+def _scrubbing_errors(fn: F) -> F:
+    """``fn``, but an exception it raises has known secrets removed from its message."""
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def async_call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await fn(*args, **kwargs)
+            except Exception as exc:
+                _scrub_error(exc, args)
+                raise
+
+        return cast(F, async_call)
+
+    @functools.wraps(fn)
+    def sync_call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            _scrub_error(exc, args)
+            raise
+
+    return cast(F, sync_call)
+
+
 def _output_to_trace(value: Any) -> Any:
     if isinstance(value, Verdict):
         return verdict_to_dict(value)
@@ -247,7 +287,7 @@ def traced(
 
                 ops.append(
                     weave.op(
-                        fn,
+                        _scrubbing_errors(fn),
                         name=name,
                         postprocess_inputs=shown_inputs,
                         postprocess_output=shown_output,
