@@ -304,3 +304,37 @@ def test_large_reports_keep_the_html_small() -> None:
     assert points is not None
     assert len(points.group(1).split()) <= 600
     assert len(html) < 200_000
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no headless Chromium on this machine")
+@pytest.mark.skipif(not (DATA / "fib" / "val.jsonl").exists(), reason="../shared/data absent")
+def test_cli_local_report_on_fib_val_renders_in_chromium(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The acceptance check: `hallujudge eval fib/val --model local --html report.html`.
+    import subprocess
+
+    image = pytest.importorskip("PIL.Image")
+    page = tmp_path / "report.html"
+    args = ["eval", str(DATA / "fib" / "val.jsonl"), "--model", "local", "--no-cache"]
+    assert main([*args, "--html", str(page), "--bootstrap", "200"]) == 0
+    assert "ROC-AUC" in capsys.readouterr().out  # the local model gives probabilities
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [
+            str(_chromium()),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1200,1260",
+            f"--screenshot={shot}",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    pixels = image.open(shot).convert("RGB")
+    assert pixels.size == (1200, 1260)
+    assert len(pixels.getcolors(maxcolors=1 << 20) or []) > 200
