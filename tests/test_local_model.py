@@ -366,3 +366,20 @@ def test_shipped_metadata_is_complete(model: LocalModel) -> None:
     assert set(meta["metrics"]) >= {"train_cv", "fib_val_all", "fib_val_first100", "usb_val"}
     assert meta["training_data"]["n_rows"] == 820 + 5050
     assert meta["files"]["model.npz"] == (DEFAULT_MODEL_DIR / "model.npz").stat().st_size
+
+
+def test_gbm_monotone_constraint_is_exact() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0, 1, size=(3000, 2))
+    # Non-monotone truth in feature 0; constrain it to be non-increasing anyway.
+    logit = np.sin(6 * x[:, 0]) + x[:, 1]
+    y = (rng.uniform(size=3000) < 1 / (1 + np.exp(-logit))).astype(np.int64)
+    params = GBMParams(n_trees=80, max_depth=3, learning_rate=0.2, min_leaf=5.0)
+    m = fit_gbm(x, y, params=params, monotone=[-1, 0])
+    grid = np.linspace(0, 1, 200)
+    for other in (0.1, 0.5, 0.9):
+        z = m.decision_function(np.column_stack([grid, np.full(200, other)]))
+        assert (np.diff(z) <= 1e-12).all()
+    free = fit_gbm(x, y, params=params)
+    z_free = free.decision_function(np.column_stack([grid, np.full(200, 0.5)]))
+    assert (np.diff(z_free) > 1e-9).any()  # without the constraint the curve does go up

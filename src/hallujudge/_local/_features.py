@@ -42,6 +42,7 @@ from hallujudge._local._text import (
 from hallujudge._local._text import stem as _stem_uncached
 
 __all__ = [
+    "FEATURE_MONOTONE",
     "FEATURE_NAMES",
     "IDF_BUCKETS",
     "Analysis",
@@ -102,6 +103,21 @@ FEATURE_NAMES: tuple[str, ...] = (
     "ent_phrase_partial",
     "self_repeat",
 )
+
+# Direction in which a feature may move the log-odds of "consistent" (0 = free). Only hard facts
+# are constrained: one more unsupported number or name, a half-supported name, or a flipped
+# negation or pronoun gender can never make a summary look *more* consistent. Softer signals
+# (word novelty, n-gram copying) stay free: on abstractive news data paraphrase is normal and
+# copying can be out of context, and constraining them cost validation AUC.
+_DECREASING = (
+    "num_novel_count",
+    "ent_novel_count",
+    "ent_phrase_novel_frac",
+    "ent_phrase_partial",
+    "neg_mismatch",
+    "gender_mismatch",
+)
+FEATURE_MONOTONE: tuple[int, ...] = tuple(-1 if n in _DECREASING else 0 for n in FEATURE_NAMES)
 
 _FEM = frozenset(
     [

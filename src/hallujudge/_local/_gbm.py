@@ -7,6 +7,7 @@ grown depth-wise with second-order (Newton) leaf values on the logistic loss, ov
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,6 +140,7 @@ def fit_gbm(
     params: GBMParams | None = None,
     sample_weight: FloatArray | None = None,
     seed: int = 0,
+    monotone: Sequence[int] | None = None,
 ) -> GradientBoostedTrees:
     """Fit a binary gradient-boosted tree ensemble on the logistic loss.
 
@@ -148,6 +150,9 @@ def fit_gbm(
         params: Hyper-parameters; defaults to :class:`GBMParams`.
         sample_weight: Optional non-negative weights per row.
         seed: Seed of the row/feature subsampling.
+        monotone: Optional constraint per feature: +1 the log-odds may only rise with the
+            feature, -1 only fall, 0 free. Enforced exactly (XGBoost-style bounds on leaf values),
+            so e.g. one more unsupported name can never make a summary look *more* consistent.
 
     Returns:
         The fitted :class:`GradientBoostedTrees`.
@@ -176,6 +181,12 @@ def fit_gbm(
     thrs = np.full((p.n_trees, n_internal), np.inf)
     leaves = np.zeros((p.n_trees, n_leaves))
     offsets = (np.arange(d) * stride)[None, :]
+    mono = np.zeros(d) if monotone is None else np.asarray(monotone, dtype=np.float64)
+    if mono.shape != (d,):
+        raise ValueError(f"monotone needs one entry per feature ({d})")
+    mono_col = mono[:, None]
+    nb_feat = np.array([e.size for e in edges])
+    has_edge = np.arange(stride)[None, :] < nb_feat[:, None]
 
     for t in range(p.n_trees):
         prob = _sigmoid(raw)
@@ -188,6 +199,9 @@ def fit_gbm(
         col_mask = np.zeros(d, dtype=bool)
         col_mask[cols] = True
 
+        # Bounds on the (unshrunk) value of every node, from monotone splits above it.
+        lo = np.full(n_internal + n_leaves, -np.inf)
+        hi = np.full(n_internal + n_leaves, np.inf)
         # Node assignment of every training row (all rows get the prediction update).
         node_all = np.zeros(n, dtype=np.int64)
         node_rows = np.zeros(k_rows, dtype=np.int64)
@@ -208,8 +222,10 @@ def fit_gbm(
                     gain = gl**2 / (hl + p.l2) + gr**2 / (hr + p.l2) - gt**2 / (ht + p.l2)
                     valid = (wl >= p.min_leaf) & (wr >= p.min_leaf) & col_mask[:, None]
                     # A split after bin b must have an edge to map back to a threshold.
-                    nb_feat = np.array([e.size for e in edges])
-                    valid &= np.arange(stride)[None, :] < nb_feat[:, None]
+                    valid &= has_edge
+                    vl = np.clip(-gl / (hl + p.l2), lo[k], hi[k])
+                    vr = np.clip(-gr / (hr + p.l2), lo[k], hi[k])
+                    valid &= mono_col * (vr - vl) >= 0
                     gain = np.where(valid, gain, -np.inf)
                     best = int(np.argmax(gain))
                     if np.isfinite(gain.flat[best]) and gain.flat[best] > 1e-12:
@@ -217,9 +233,19 @@ def fit_gbm(
                         feats[t, k] = fj
                         thrs[t, k] = edges[fj][bj]
                         split_ok = True
+                        lo[2 * k + 1] = lo[2 * k + 2] = lo[k]
+                        hi[2 * k + 1] = hi[2 * k + 2] = hi[k]
+                        if mono[fj] != 0:
+                            mid = (vl[fj, bj] + vr[fj, bj]) / 2.0
+                            if mono[fj] > 0:
+                                hi[2 * k + 1], lo[2 * k + 2] = mid, mid
+                            else:
+                                lo[2 * k + 1], hi[2 * k + 2] = mid, mid
                 if not split_ok:
                     feats[t, k] = 0
                     thrs[t, k] = np.inf
+                    lo[2 * k + 1] = lo[2 * k + 2] = lo[k]
+                    hi[2 * k + 1] = hi[2 * k + 2] = hi[k]
             # Route rows down one level.
             f_all = feats[t, node_all]
             right_all = x[np.arange(n), f_all] > thrs[t, node_all]
@@ -230,6 +256,7 @@ def fit_gbm(
         leaf_rows = node_rows - n_internal
         gsum = np.bincount(leaf_rows, g[rows], n_leaves)
         hsum = np.bincount(leaf_rows, h[rows], n_leaves)
-        leaves[t] = -p.learning_rate * gsum / (hsum + p.l2)
+        leaf_lo, leaf_hi = lo[n_internal:], hi[n_internal:]
+        leaves[t] = p.learning_rate * np.clip(-gsum / (hsum + p.l2), leaf_lo, leaf_hi)
         raw += leaves[t][node_all - n_internal]
     return GradientBoostedTrees(feats, thrs, leaves, base, depth)

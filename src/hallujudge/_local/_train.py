@@ -19,7 +19,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from hallujudge._local._features import FEATURE_NAMES, build_lexicon, featurize
+from hallujudge._local._features import (
+    FEATURE_MONOTONE,
+    FEATURE_NAMES,
+    build_lexicon,
+    featurize,
+)
 from hallujudge._local._gbm import GBMParams, fit_gbm
 from hallujudge._local._metrics import classification_metrics
 from hallujudge._local._model import METADATA_FILE, MODEL_FILE, LocalModel
@@ -138,11 +143,14 @@ def train_local_model(
             params=p,
             sample_weight=None if weights is None else weights[tr],
             seed=seed + f + 1,
+            monotone=FEATURE_MONOTONE,
         )
         oof[te] = m.decision_function(x[te])
     a, b = fit_platt(oof, labels)
     cv_probs = 1.0 / (1.0 + np.exp(-np.clip(a * oof + b, -35, 35)))
-    trees = fit_gbm(x, labels, params=p, sample_weight=weights, seed=seed)
+    trees = fit_gbm(
+        x, labels, params=p, sample_weight=weights, seed=seed, monotone=FEATURE_MONOTONE
+    )
     train_seconds = time.perf_counter() - t0
 
     out = Path(out_dir)
@@ -162,6 +170,9 @@ def train_local_model(
         "kind": "features -> numpy gradient-boosted trees -> Platt calibration",
         "features": list(FEATURE_NAMES),
         "params": asdict(p),
+        "monotone_decreasing": [
+            n for n, m in zip(FEATURE_NAMES, FEATURE_MONOTONE, strict=True) if m < 0
+        ],
         "seed": seed,
         "calibration": {
             "method": f"platt on {k}-fold out-of-fold logits of the training rows, grouped by"
