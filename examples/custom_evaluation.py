@@ -1,6 +1,6 @@
 """Custom evaluation: your own judge and your own metrics, beside the built-in ones. Offline.
 
-Run:  python examples/custom_evaluation.py
+Run:  python examples/custom_evaluation.py  (always offline; --offline is accepted)
 
 It compares the embedded local judge with a judge written as a plain function, adds a per-row
 metric and an aggregate metric, fits the local judge's threshold on dev rows, and writes an
@@ -10,6 +10,7 @@ No key and no network are needed.
 
 from __future__ import annotations
 
+import argparse
 import re
 import tempfile
 from collections.abc import Sequence
@@ -95,6 +96,9 @@ def expected_cost(examples: Sequence[Example], verdicts: Sequence[Verdict]) -> f
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description="Custom judges and metrics in an evaluation.")
+    parser.add_argument("--offline", action="store_true", help="accepted: this example is offline")
+    parser.parse_args()
     out_dir = Path(tempfile.mkdtemp(prefix="hallujudge-example-"))
     evaluator = Evaluator(
         DATA,
