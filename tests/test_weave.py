@@ -233,6 +233,17 @@ def test_as_model_rejects_non_judges_and_to_rows_keeps_labels() -> None:
 # -- one weave.init session: tracing, evaluation, publishing -----------------------------
 
 
+class CarelessBackend(FakeBackend):
+    """A third-party backend that puts its key and a header into its cache identity."""
+
+    def cache_identity(self) -> dict[str, Any]:
+        return {
+            **super().cache_identity(),
+            "api_key": FAKE_BACKEND_KEY,
+            "headers": {"Authorization": f"Bearer {FAKE_BACKEND_KEY}"},
+        }
+
+
 @dataclass
 class Session:
     server: FakeWeaveServer
@@ -278,7 +289,7 @@ def traced() -> Iterator[Session]:
         _disable_pypi_check(mp)
         client = weave.init("test-entity/hallujudge-tests")
         try:
-            backend = FakeBackend(
+            backend = CarelessBackend(
                 [
                     Response(
                         text=ANSWER_0,
@@ -369,6 +380,8 @@ def test_judge_score_is_traced_with_inputs_and_verdict(traced: Session) -> None:
     assert call["inputs"]["summary"] == BAD_SUMMARY
     assert call["inputs"]["prompt"] == "zero-shot@1"
     assert call["inputs"]["settings"]["temperature"] == 0.0
+    assert call["inputs"]["settings"]["api_key"] == _tracing.REDACTED
+    assert call["inputs"]["settings"]["headers"] == {"Authorization": _tracing.REDACTED}
     assert "self" not in call["inputs"]
     out = call["output"]
     assert out["label"] == "inconsistent" == traced.verdict.label
