@@ -437,3 +437,21 @@ def test_non_finite_custom_metrics_are_undefined_and_json_stays_valid() -> None:
     assert report.custom["nan_aggregate"].value is None
     assert "finite" in (report.custom["nan_aggregate"].reason or "")
     assert '"infinite"' in report.to_json()  # allow_nan=False would raise on inf/nan
+
+
+def test_verdicts_are_not_held_in_memory_during_a_run() -> None:
+    import tracemalloc
+
+    async def wordy(document: str, summary: str) -> Verdict:
+        # 100 kB of raw text per verdict: holding 2,000 of them would take 200 MB.
+        return Verdict(label="consistent", score=0.9, raw="x" * 100_000 + summary)
+
+    rows = make_rows(2000)
+    tracemalloc.start()
+    try:
+        report = Evaluator(rows, cache=None, bootstrap=0, concurrency=16).run(wordy)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert report.n == 2000
+    assert peak < 40_000_000
