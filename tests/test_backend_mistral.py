@@ -314,6 +314,22 @@ async def test_sdk_timeout_maps_to_backend_timeout(
     await backend.aclose()
 
 
+async def test_backend_timeout_caps_the_judges(
+    mistral_env: MistralFakeServer, transport: str
+) -> None:
+    judge = fast_judge(
+        MistralBackend("open-mistral-7b", transport=transport, timeout_s=0.2), max_attempts=1
+    )
+    mistral_env.enqueue(slow(3))
+    started = time.monotonic()
+    verdict = await judge.ascore(DOC, GOOD)  # the Judge's own timeout_s is 60 s
+    assert time.monotonic() - started < 2.0
+    assert verdict.error is not None and verdict.error.startswith("BackendTimeoutError")
+    with pytest.raises(ConfigurationError, match="timeout_s must be positive"):
+        MistralBackend("open-mistral-7b", timeout_s=0)
+    await judge.aclose()
+
+
 async def test_refused_connection_maps_to_connection_error(transport: str) -> None:
     import socket
 
@@ -431,6 +447,20 @@ def test_api_key_never_leaks(
         assert secret not in text
     assert secret not in json.dumps(judge.settings())
     assert mistral_server.requests[0].headers["authorization"] == f"Bearer {secret}"
+
+
+def test_credentials_in_the_server_url_stay_private(
+    mistral_server: MistralFakeServer, transport: str
+) -> None:
+    password = "proxy-pass-9876"
+    url = mistral_server.url.replace("http://", f"http://user:{password}@")
+    judge = fast_judge(server_url=url, max_attempts=1, transport=transport)
+    assert judge.backend.server_url == mistral_server.url  # type: ignore[attr-defined]
+    mistral_server.enqueue(Fail(400, {"message": f"proxy said {password}"}))
+    verdict = judge.score(DOC, GOOD)
+    assert verdict.error is not None and verdict.error.startswith("BadRequestError")
+    for text in (verdict.error, repr(judge.backend), json.dumps(judge.settings())):
+        assert password not in text
 
 
 # -- event loops and connections ----------------------------------------------------------------

@@ -64,6 +64,7 @@ import json
 import logging
 import os
 import threading
+import urllib.parse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -252,6 +253,7 @@ class _MistralBase(Backend):
         base_url: str | None = None,
         max_connections: int = 64,
         transport: Transport = "sdk",
+        timeout_s: float | None = None,
     ) -> None:
         if not isinstance(model, str) or not model.strip():
             raise ConfigurationError(
@@ -261,12 +263,16 @@ class _MistralBase(Backend):
             raise ConfigurationError("pass server_url= or base_url= (an alias), not both")
         if max_connections < 1:
             raise ConfigurationError("max_connections must be at least 1")
+        if timeout_s is not None and not timeout_s > 0:
+            raise ConfigurationError("timeout_s must be positive (or None: the Judge's timeout_s)")
+        self.timeout_s = timeout_s
         if transport not in ("sdk", "http"):
             raise ConfigurationError(f"transport must be 'sdk' or 'http', not {transport!r}")
         self.transport: Transport = transport
         self.model = model.strip()
         url = server_url or base_url or os.environ.get("MISTRAL_SERVER_URL") or None
-        self.server_url = _normalise_url(url) if url else None
+        self._url = _normalise_url(url) if url else None  # may hold user:password@: requests only
+        self.server_url = _without_userinfo(self._url) if self._url else None
         key = api_key if api_key is not None else os.environ.get("MISTRAL_API_KEY")
         self._api_key = key.strip() if key and key.strip() else None
         # The SDK can also authenticate with a service-account token file; only its own
@@ -313,14 +319,24 @@ class _MistralBase(Backend):
         http = httpx2.AsyncClient(limits=limits, follow_redirects=True, timeout=None)
         sdk = Mistral(
             api_key=self._api_key,
-            server_url=self.server_url,
+            server_url=self._url,
             async_client=http,
             retry_config=None,
         )
         return _LoopClient(sdk=sdk, http=http)
 
+    def _timeout(self, request: Request) -> float:
+        """Seconds for one call: the Judge's ``timeout_s``, capped by the backend's own."""
+        if self.timeout_s is None:
+            return request.timeout_s
+        return min(request.timeout_s, self.timeout_s)
+
     def _error(self, exc: BaseException) -> BackendError | None:
-        return map_mistral_error(exc, secret=self._api_key)
+        error = map_mistral_error(exc, secret=self._api_key)
+        password = urllib.parse.urlsplit(self._url or "").password
+        if error is not None and password:  # a proxy's credentials in the URL stay private too
+            error.args = tuple(_scrub(str(a), password) for a in error.args)
+        return error
 
     async def _post(self, path: str, payload: dict[str, Any], timeout_s: float, into: Any) -> Any:
         """The ``http`` transport: one POST on the SDK's own client, parsed by the SDK's model.
@@ -337,7 +353,7 @@ class _MistralBase(Backend):
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
         response = await client.http.post(
-            (self.server_url or DEFAULT_SERVER) + path,
+            (self._url or DEFAULT_SERVER) + path,
             content=json.dumps(payload).encode(),
             headers=headers,
             timeout=timeout_s,
@@ -380,11 +396,18 @@ def _normalise_url(url: str) -> str:
         logger.info(
             "hallujudge: the Mistral server URL %r ends in /v1, which the SDK adds itself; "
             "using %r",
-            url,
-            stripped,
+            _without_userinfo(url),
+            _without_userinfo(stripped),
         )
         url = stripped
     return url
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 class MistralBackend(_MistralBase):
@@ -399,6 +422,7 @@ class MistralBackend(_MistralBase):
         transport: ``"sdk"`` (default): ``chat.complete_async``; ``"http"``: the same request
             as one POST on the SDK's HTTP client, parsed by the SDK's response model, about 8x
             less client CPU per call (see the module docstring).
+        timeout_s: Cap on one call's seconds (None: the Judge's ``timeout_s`` alone).
 
     Raises:
         ConfigurationError: Without a key for the real API, or with a bad option.
@@ -416,6 +440,7 @@ class MistralBackend(_MistralBase):
         base_url: str | None = None,
         max_connections: int = 64,
         transport: Transport = "sdk",
+        timeout_s: float | None = None,
     ) -> None:
         super().__init__(
             model,
@@ -424,6 +449,7 @@ class MistralBackend(_MistralBase):
             base_url=base_url,
             max_connections=max_connections,
             transport=transport,
+            timeout_s=timeout_s,
         )
         self.name = f"mistral:{self.model}"
         self.default_prompt = "fine-tune" if self.model.startswith("ft:") else "zero-shot"
@@ -449,12 +475,12 @@ class MistralBackend(_MistralBase):
                 result = await self._post(
                     "/v1/chat/completions",
                     {**options, "stream": False},  # as the SDK sends it
-                    request.timeout_s,
+                    self._timeout(request),
                     models.ChatCompletionResponse,
                 )
             else:
                 result = await self._client().chat.complete_async(
-                    **_sdk_arguments(options), timeout_ms=max(1, int(request.timeout_s * 1000))
+                    **_sdk_arguments(options), timeout_ms=max(1, int(self._timeout(request) * 1000))
                 )
         except Exception as exc:
             error = self._error(exc)
@@ -529,6 +555,7 @@ class MistralClassifierBackend(_MistralBase):
         base_url: An alias of ``server_url``.
         max_connections: Connections kept per event loop.
         transport: ``"sdk"`` (``classifiers.classify_async``) or ``"http"`` (one POST).
+        timeout_s: Cap on one call's seconds (None: the Judge's ``timeout_s`` alone).
         target: The classifier target to read.
 
     Raises:
@@ -547,6 +574,7 @@ class MistralClassifierBackend(_MistralBase):
         base_url: str | None = None,
         max_connections: int = 64,
         transport: Transport = "sdk",
+        timeout_s: float | None = None,
         target: str = CLASSIFIER_TARGET,
     ) -> None:
         super().__init__(
@@ -556,6 +584,7 @@ class MistralClassifierBackend(_MistralBase):
             base_url=base_url,
             max_connections=max_connections,
             transport=transport,
+            timeout_s=timeout_s,
         )
         self.name = f"mistral-classifier:{self.model}"
         self.target = target
@@ -577,14 +606,14 @@ class MistralClassifierBackend(_MistralBase):
                 result = await self._post(
                     "/v1/classifications",
                     {"model": self.model, "input": [text]},
-                    request.timeout_s,
+                    self._timeout(request),
                     models.ClassificationResponse,
                 )
             else:
                 result = await self._client().classifiers.classify_async(
                     model=self.model,
                     inputs=[text],
-                    timeout_ms=max(1, int(request.timeout_s * 1000)),
+                    timeout_ms=max(1, int(self._timeout(request) * 1000)),
                 )
         except Exception as exc:
             error = self._error(exc)
