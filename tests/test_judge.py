@@ -110,6 +110,22 @@ def test_usage_is_summed_over_samples() -> None:
     assert verdict.usage.total_tokens == 315
 
 
+def test_settings_cover_every_answer_changing_option() -> None:
+    base = Judge(FakeBackend()).settings()
+    # two judges that can answer differently must never share cache keys
+    for options in (
+        {"prompt": "one-shot"},
+        {"temperature": 0.3},
+        {"seed": 1},
+        {"samples": 3},
+        {"threshold": 0.6},
+        {"max_input_tokens": 900},
+        {"long_documents": "unscored"},
+        {"repair": True},  # was missing: cached unscored answers hid the repair
+    ):
+        assert Judge(FakeBackend(), **options).settings() != base, options  # type: ignore[arg-type]
+
+
 def test_invalid_options_are_configuration_errors() -> None:
     fake = FakeBackend()
     for options in (

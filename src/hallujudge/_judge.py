@@ -223,6 +223,7 @@ class Judge:
             "long_documents": self.long_documents,
             "max_input_tokens": self.max_input_tokens,
             "claims": self.claims,
+            "repair": self.repair,  # turns some unreadable answers into labels
         }
 
     # -- one pair -------------------------------------------------------------------------
