@@ -21,6 +21,8 @@ from hallujudge._types import Span, Verdict
 
 DOC = "The Ellerby council voted on Tuesday to close the Mill Street library in March."
 SUMMARY = "The library will close in May."
+YES = '{"consistency": 1}'
+NO = '{"consistency": 0}'
 
 
 def use_backend(monkeypatch: pytest.MonkeyPatch, backend: Backend) -> str:
@@ -96,6 +98,35 @@ def test_backend_failure_exits_2(
     code = main(["score", "--doc", str(doc_file), "--summary", SUMMARY, "--model", model])
     assert code == 2
     assert "AuthenticationError: HTTP 401: bad key" in capsys.readouterr().out
+
+
+def test_claims_sentence_lists_the_unsupported_sentence(
+    doc_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def answer(request: Request) -> str:
+        supported = request.example.summary.rstrip(".") in request.example.document
+        return YES if supported else NO
+
+    model = use_backend(monkeypatch, FunctionBackend(answer))
+    summary = "The Ellerby council voted on Tuesday. The library will close in May."
+    argv = ["score", "--doc", str(doc_file), "--summary", summary, "--model", model]
+    code = main([*argv, "--claims", "sentence"])
+    out = capsys.readouterr().out
+    assert code == 1
+    start = summary.index("The library")
+    assert f"[{start}:{len(summary)}] 'The library will close in May.'" in out
+    assert main(argv) == 1  # the whole summary is not in the document either
+
+
+def test_threshold_option(
+    doc_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = use_backend(monkeypatch, scoring_backend(0.4))
+    argv = ["score", "--doc", str(doc_file), "--summary", SUMMARY, "--model", model]
+    assert main(argv) == 1
+    assert main([*argv, "--threshold", "0.3"]) == 0
+    assert main([*argv, "--threshold", "2"]) == 2
+    assert "threshold must lie in [0, 1]" in capsys.readouterr().err
 
 
 def test_json_output_is_the_verdict(

@@ -27,6 +27,7 @@ examples:
   hallujudge score --doc article.txt --summary "The council closed the library."
   cat article.txt | hallujudge score --doc - --summary-file summary.txt --json
   hallujudge score --doc article.txt --summary "..." --model mistral:open-mistral-7b
+  hallujudge score --doc article.txt --summary-file summary.txt --claims sentence
 
 exit codes: 0 consistent, 1 inconsistent, 2 unscored or error
 """
@@ -59,6 +60,18 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--prompt", default=None, help="prompt strategy (default: the model's own choice)"
+    )
+    parser.add_argument(
+        "--claims",
+        choices=("summary", "sentence"),
+        default="summary",
+        help="judge the summary whole (default) or each sentence, listing unsupported ones",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=0.5,
+        help="p(consistent) at or above which a scored pair is consistent (default: 0.5)",
     )
     parser.add_argument(
         "--json", action="store_true", help="print the verdict as one JSON object on stdout"
@@ -123,7 +136,8 @@ def _run(args: argparse.Namespace) -> int:
 
     from .._judge import Judge
 
-    with Judge(args.model, prompt=args.prompt) as judge:
+    judge = Judge(args.model, prompt=args.prompt, claims=args.claims, threshold=args.threshold)
+    with judge:
         verdict = judge.score(document, summary)
     if args.json:
         print(json.dumps(verdict.model_dump(mode="json"), ensure_ascii=False))
