@@ -383,6 +383,21 @@ async def test_aiter_scores_does_not_drain_the_source_when_stopped_early() -> No
     assert pulled <= 20 + 4
 
 
+async def test_aiter_scores_accepts_pairs_and_rejects_bad_shapes() -> None:
+    judge = Judge(FakeBackend())
+    got = [
+        pair
+        async for pair in judge.aiter_scores(
+            [(DOC, SUMMARY), {"document": DOC, "summary": SUMMARY}]
+        )
+    ]
+    assert sorted(i for i, _ in got) == [0, 1]
+    assert all(v.label == "consistent" for _, v in got)
+    with pytest.raises(ConfigurationError, match="each item must be"):
+        async for _ in judge.aiter_scores(["not a pair"]):  # type: ignore[list-item]
+            pass
+
+
 # -- bad input -----------------------------------------------------------------------------
 
 

@@ -482,7 +482,7 @@ class Judge:
         return [v for v in results if v is not None]
 
     async def aiter_scores(
-        self, examples: Iterable[Example] | Sequence[Example], *, concurrency: int | None = None
+        self, examples: Iterable[PairLike], *, concurrency: int | None = None
     ) -> AsyncIterator[tuple[int, Verdict]]:
         """Yield ``(index, verdict)`` as judgments finish, with bounded concurrency.
 
@@ -490,7 +490,7 @@ class Judge:
         generator over millions of rows.
 
         Args:
-            examples: The pairs to judge.
+            examples: The pairs to judge: Examples, ``(document, summary)`` tuples or dicts.
             concurrency: Judgments in flight at once.
 
         Yields:
@@ -502,8 +502,9 @@ class Judge:
         source = iter(enumerate(examples))
         pending: set[asyncio.Task[tuple[int, Verdict]]] = set()
 
-        async def run(index: int, example: Example) -> tuple[int, Verdict]:
-            return index, await self.ajudge(example)
+        async def run(index: int, item: PairLike) -> tuple[int, Verdict]:
+            # a tuple here used to fail with AttributeError; a bad shape is ConfigurationError
+            return index, await self.ajudge(to_example(item))
 
         def refill() -> None:
             while len(pending) < limit:
