@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fakes.mistral_server import (
     INCONSISTENT_MARKER,
@@ -342,6 +344,49 @@ async def test_refused_connection_maps_to_connection_error(transport: str) -> No
     with pytest.raises(BackendConnectionError) as caught:
         await backend.complete(request_for(timeout_s=5))
     assert caught.value.retryable
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    status=st.integers(min_value=400, max_value=599),
+    retry_after=st.one_of(
+        st.none(),
+        st.floats(min_value=0, max_value=1e4),
+        st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=8),  # header-safe
+    ),
+    body=st.text(max_size=60),
+)
+def test_every_http_status_maps_by_the_rule_without_the_key(
+    status: int, retry_after: float | str | None, body: str
+) -> None:
+    import httpx2
+    from mistralai.client import errors as mistral_errors
+
+    secret = "sk-hypothesis-secret-42"
+    headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+    raw = httpx2.Response(
+        status,
+        headers=headers,
+        text=f"{body} {secret}",
+        request=httpx2.Request("POST", "http://127.0.0.1/v1/chat/completions"),
+    )
+    error = map_mistral_error(mistral_errors.SDKError("API error occurred", raw), secret=secret)
+    assert error is not None and secret not in str(error)
+    expected: type[BackendError] = (
+        RateLimitError
+        if status == 429
+        else AuthenticationError
+        if status in (401, 403)
+        else BackendTimeoutError
+        if status == 408
+        else ServerError
+        if status >= 500
+        else BadRequestError
+    )
+    assert type(error) is expected and error.status_code == status
+    assert error.retryable is (status in (408, 429) or status >= 500)
+    if status == 429 and isinstance(retry_after, float):
+        assert error.retry_after == pytest.approx(float(str(retry_after)))
 
 
 def test_unknown_exceptions_are_not_mapped() -> None:
