@@ -5,7 +5,8 @@
   ``live`` keep the real ``MISTRAL_API_KEY``/``OPENAI_API_KEY`` and are skipped without them.
 * ``mistral_server``: a running :class:`fakes.mistral_server.MistralFakeServer`; at teardown it
   fails the test if a request broke the published spec or if a fake answer did. A test that sends
-  invalid requests on purpose sets ``mistral_server.check_spec = False``.
+  invalid requests on purpose sets ``mistral_server.check_spec = False``. Without
+  ``../shared/mistral/openapi.yaml`` the fake still runs, unvalidated.
 * ``mistral_env``: the same server, with ``MISTRAL_SERVER_URL`` pointing at it and a dummy
   ``MISTRAL_API_KEY`` set.
 """
