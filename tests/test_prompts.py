@@ -173,6 +173,17 @@ def test_register_prompt_makes_a_name_selectable(monkeypatch: pytest.MonkeyPatch
     assert fake.requests[0].messages[0]["content"].endswith("yes/no?")
 
 
+def test_register_prompt_rejects_bad_registrations(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("hallujudge._prompts._REGISTRY", dict(_REGISTRY))
+    with pytest.raises(ConfigurationError, match="non-empty"):
+        register_prompt("", _YesNoPrompt)
+    with pytest.raises(ConfigurationError, match="not an instance"):
+        register_prompt("inst", _YesNoPrompt())  # type: ignore[arg-type]
+    register_prompt("broken", lambda: "not a strategy")  # type: ignore[arg-type,return-value]
+    with pytest.raises(ConfigurationError, match="returned str, not a PromptStrategy"):
+        Judge(FakeBackend(), prompt="broken")
+
+
 def test_custom_instance_is_used_as_is() -> None:
     strategy = _YesNoPrompt()
     assert get_prompt(strategy) is strategy

@@ -317,7 +317,17 @@ def register_prompt(name: str, factory: Callable[[], PromptStrategy]) -> None:
     Args:
         name: The name users will pass.
         factory: A class or function that returns the strategy.
+
+    Raises:
+        ConfigurationError: If the name is empty or the factory is not callable.
     """
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigurationError(f"a prompt strategy name must be a non-empty string: {name!r}")
+    if not callable(factory):
+        raise ConfigurationError(
+            "register_prompt needs a class or function that returns a PromptStrategy, "
+            f"not {type(factory).__name__} (pass the class, not an instance)"
+        )
     _REGISTRY[name] = factory
 
 
@@ -351,4 +361,10 @@ def get_prompt(prompt: str | PromptStrategy) -> PromptStrategy:
         raise ConfigurationError(
             f"unknown prompt strategy {prompt!r}.{hint} Available: {', '.join(available_prompts())}"
         )
-    return factory()
+    strategy = factory()
+    if not isinstance(strategy, PromptStrategy):
+        raise ConfigurationError(
+            f"the factory registered for prompt {prompt!r} returned {type(strategy).__name__}, "
+            "not a PromptStrategy"
+        )
+    return strategy
