@@ -169,6 +169,16 @@ def test_register_backend_rejects_bad_prefixes(registry: dict[str, Any]) -> None
             register_backend(prefix, EchoBackend)
 
 
+def test_register_backend_rejects_non_factories(registry: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError, match="pass a backend object to Judge"):
+        register_backend("obj", FakeBackend())  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="factory"):
+        register_backend("num", 3)  # type: ignore[arg-type]
+    register_backend("bad", lambda name, **options: "not a backend")  # type: ignore[arg-type,return-value]
+    with pytest.raises(ConfigurationError, match="returned str, not a Backend"):
+        Judge("bad:x")
+
+
 def test_registered_prefix_can_override_a_builtin(registry: dict[str, Any]) -> None:
     register_backend("fake", lambda name, **o: EchoBackend(name or "default"))
     assert isinstance(resolve_backend("fake:x"), EchoBackend)

@@ -89,7 +89,21 @@ def register_backend(prefix: str, factory: BackendFactory) -> None:
     """
     if not prefix or ":" in prefix:
         raise ConfigurationError(f"a backend prefix must be non-empty and colon-free: {prefix!r}")
+    if not callable(factory) or isinstance(factory, Backend):
+        raise ConfigurationError(
+            "register_backend needs a factory called as factory(name, **options) -> Backend, "
+            f"not {type(factory).__name__}; pass a backend object to Judge() directly instead"
+        )
     _BACKENDS[prefix] = factory
+
+
+def _checked(prefix: str, backend: object) -> Backend:
+    if not isinstance(backend, Backend):
+        raise ConfigurationError(
+            f"the factory registered for {prefix + ':'!r} returned {type(backend).__name__}, "
+            "not a Backend"
+        )
+    return backend
 
 
 def available_backends() -> list[str]:
@@ -125,11 +139,11 @@ def resolve_backend(model: str | Backend, **options: Any) -> Backend:
     model = model.strip()
     prefix, sep, rest = model.partition(":")
     if sep and prefix in _BACKENDS:
-        return _BACKENDS[prefix](rest, **options)
+        return _checked(prefix, _BACKENDS[prefix](rest, **options))
     if not sep and model in _BACKENDS and model in ("local", "fake"):
-        return _BACKENDS[model]("", **options)
+        return _checked(model, _BACKENDS[model]("", **options))
     if not sep and _MISTRAL_NAME.match(model):
-        return _BACKENDS["mistral"](model, **options)
+        return _checked("mistral", _BACKENDS["mistral"](model, **options))
     candidates = [f"{p}:" for p in _BACKENDS] + _KNOWN_MISTRAL + ["local"]
     guess = prefix + ":" if sep else model
     close = difflib.get_close_matches(guess, candidates, n=1, cutoff=0.6)
