@@ -80,6 +80,15 @@ INCONSISTENT = 0
         ("The summary is only partially consistent.", INCONSISTENT),
         ("Answer: not fully consistent", INCONSISTENT),
         ("This summary is NOT consistent.", INCONSISTENT),
+        # a negated negative is a positive claim (read as inconsistent before the fix)
+        ("The summary contains no hallucinations.", CONSISTENT),
+        ("No hallucination detected.", CONSISTENT),
+        ("There are no unsupported claims.", CONSISTENT),
+        ("The summary is not hallucinated.", CONSISTENT),
+        ("I found no inconsistencies.", CONSISTENT),
+        ("The summary is free of hallucinations.", CONSISTENT),
+        ("The summary has no support and is hallucinated.", INCONSISTENT),
+        ("No, the summary is unsupported.", INCONSISTENT),
         # a restated question names a label without asserting it (read as consistent before)
         ("Is the summary factually consistent with the document? No, it says 1950.", INCONSISTENT),
         ("Is the summary consistent with the document? Yes.", CONSISTENT),
@@ -199,8 +208,9 @@ def test_non_string_input_is_unscored_not_raised() -> None:
         "isn't fully" * 20_000,
         "a" * 300_000,
         "Is it consistent?" * 20_000,
+        "no a " * 60_000 + "hallucination",
     ],
-    ids=["ans-sp", "ans-st", "key-sp", "deep", "brace", "tick", "a", "w", "n", "f", "long", "q"],
+    ids=["ans-sp", "ans-st", "key", "deep", "br", "tick", "a", "w", "n", "f", "long", "q", "no"],
 )
 def test_adversarial_inputs_are_fast(text: str) -> None:
     started = time.perf_counter()

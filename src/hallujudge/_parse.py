@@ -66,6 +66,13 @@ _NEG_WORDS = re.compile(
     r"|really|necessarily)\s+)?(?:consistent|supported)\b",
     re.IGNORECASE,
 )
+# "no hallucinations", "not unsupported", "free of inconsistencies": a negated negative is a
+# positive claim (before this, "The summary contains no hallucinations." read as inconsistent).
+_NEGATED_NEG = re.compile(
+    r"\b(?:no|not|never|without|free\s+of|zero)\s+(?:\w+\s+){0,2}?"
+    r"(?:hallucinat\w*|unsupported|inconsisten\w*)\b",
+    re.IGNORECASE,
+)
 _POS_WORDS = re.compile(r"\b(consistent|supported|faithful)\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.?!\n]")
 _LEADING_YES_NO = re.compile(r"^[\s*\"'`]*(yes|no)[\s*]*[,.!:;\-]", re.IGNORECASE)
@@ -214,10 +221,12 @@ def parse_answer(text: str) -> ParsedAnswer:
     # A restated question ("Is the summary consistent with the document? No, ...") names a
     # label without asserting it: blank questions out (same length, so offsets hold).
     asserted = _mask_questions(text)
+    negated = list(_NEGATED_NEG.finditer(asserted))
+    asserted = _NEGATED_NEG.sub(lambda m: " " * len(m.group(0)), asserted)
     negatives = list(_NEG_WORDS.finditer(asserted))
     # "inconsistent" contains "consistent": mask negative matches before looking for positives.
     masked = _NEG_WORDS.sub(lambda m: " " * len(m.group(0)), asserted)
-    positives = list(_POS_WORDS.finditer(masked))
+    positives = sorted([*_POS_WORDS.finditer(masked), *negated], key=lambda m: m.start())
     if _REFUSAL.search(text):  # "I cannot tell whether it is hallucinated" is no label either way
         return ParsedAnswer(label=None, error="the model refused to answer")
     if negatives and not positives:
