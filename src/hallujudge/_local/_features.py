@@ -102,6 +102,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "hard_novel_frac",
     "ent_phrase_partial",
     "self_repeat",
+    "ent_salience_min",
+    "ent_salience_mean",
+    "ent_first_pos_max",
 )
 
 # Direction in which a feature may move the log-odds of "consistent" (0 = free). Only hard facts
@@ -457,6 +460,11 @@ def analyze(document: str | DocIndex, summary: str, lex: Lexicon) -> Analysis:
             if not all((a, b) in doc_bigrams for a, b in itertools.pairwise(pst)):
                 bad += 1
         feats["ent_phrase_novel_frac"] = bad / len(multi)
+    # Salience of the supported names: generated summaries pick up side characters.
+    sal = [math.log1p(doc_stems.get(t.stem, 0)) for t in ent_tokens if t.stem in doc_stems]
+    if sal:
+        feats["ent_salience_min"] = min(sal)
+        feats["ent_salience_mean"] = sum(sal) / len(sal)
     # A name that is half in the document ("James Murdoch" when the document only has "Murdoch",
     # "Cardiff City" when it has "Cardiff") is a typical generated-summary error.
     feats["ent_phrase_partial"] = float(
@@ -571,6 +579,14 @@ def analyze(document: str | DocIndex, summary: str, lex: Lexicon) -> Analysis:
         feats["neg_sum"] = float(neg_sum)
         feats["neg_mismatch"] = float(neg_mismatch)
         feats["ent_outside_window_frac"] = outside / ent_checked if ent_checked else _MISSING
+        # Where the document first mentions each supported name (0 = first sentence).
+        firsts = [
+            int(np.argmax(member[row[t.stem]])) / max(n_dsent - 1, 1)
+            for t in ent_tokens
+            if t.stem in row
+        ]
+        if firsts:
+            feats["ent_first_pos_max"] = max(firsts)
 
         # Relational support: consecutive content words of a summary sentence should co-occur.
         pairs = near_pairs = sent_pairs = 0
