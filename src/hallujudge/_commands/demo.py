@@ -45,7 +45,9 @@ def _run(args: argparse.Namespace) -> int:
     except ImportError:  # pragma: no cover - the evaluator ships with the package
         print(f"accuracy: {correct}/{len(verdicts)}")
         return 0
-    report = Evaluator(list(DEMO_EXAMPLES), cache=None, progress=False).run(judge)
+    report = Evaluator(
+        list(DEMO_EXAMPLES), cache=None, progress=False, name="the built-in demo pairs"
+    ).run(judge)
     print(report.to_markdown())
     print("Next: hallujudge eval ../shared/data/fib/val.jsonl --model local --html report.html")
     return 0
