@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -257,6 +258,8 @@ class Session:
     report: Any
     callback: WeaveCallback
     leaky: Any
+    timed_out: Any
+    outer_timeout: BaseException | None
 
 
 EVAL_ROWS = [
@@ -288,6 +291,7 @@ def traced() -> Iterator[Session]:
             mp.setenv(key, value)
         _disable_pypi_check(mp)
         client = weave.init("test-entity/hallujudge-tests")
+        flusher = threading.Thread(target=client.flush, daemon=True)
         try:
             backend = CarelessBackend(
                 [
@@ -349,11 +353,30 @@ def traced() -> Iterator[Session]:
             leaky_backend.api_key = LEAKY_BACKEND_KEY  # type: ignore[attr-defined]
             leaky = Judge(leaky_backend, max_attempts=1).score(DOC, OK_SUMMARY)
 
+            # Cancelled ops (a call's timeout; a caller's deadline) must still end in the trace,
+            # or flush() waits minutes for them; and the caller must still see the timeout.
+            slow = FakeBackend(latency_s=5.0, name="slow")
+            timed_out = Judge(slow, timeout_s=0.05, max_attempts=1).score(DOC, OK_SUMMARY)
+            outer_timeout: BaseException | None = None
+            try:
+                asyncio.run(
+                    asyncio.wait_for(
+                        Judge(FakeBackend(latency_s=5.0, name="slow-outer")).ascore(
+                            DOC, OK_SUMMARY
+                        ),
+                        timeout=0.05,
+                    )
+                )
+            except BaseException as exc:
+                outer_timeout = exc
+
             callback = WeaveCallback()
             report = Evaluator(
                 EVAL_EXAMPLES, cache=None, bootstrap=20, progress=False, callbacks=[callback]
             ).run(Judge(FunctionBackend(_classify, name="evaluated-judge"), max_attempts=1))
-            client.flush()
+            flusher.start()
+            flusher.join(timeout=60)
+            assert not flusher.is_alive(), "flush() hung: some traced call never ended"
             yield Session(
                 server,
                 verdict,
@@ -366,9 +389,16 @@ def traced() -> Iterator[Session]:
                 report,
                 callback,
                 leaky,
+                timed_out,
+                outer_timeout,
             )
         finally:
-            weave.finish()
+            if flusher.is_alive():  # report the hang instead of waiting for it again
+                from weave.trace import weave_init
+
+                weave_init.finish()
+            else:
+                weave.finish()
 
 
 def test_judge_score_is_traced_with_inputs_and_verdict(traced: Session) -> None:
@@ -602,3 +632,24 @@ def test_secrets_in_error_messages_are_scrubbed_while_tracing(traced: Session) -
     assert len(attempts) == 1
     assert "was refused" in attempts[0]["exception"]
     assert _tracing.REDACTED in attempts[0]["exception"]
+
+
+def test_cancelled_calls_end_in_the_trace_and_still_time_out(traced: Session) -> None:
+    # The flush in the fixture finished, so every call ended; here: how they ended.
+    assert traced.timed_out.label == "unscored"
+    assert "BackendTimeoutError" in (traced.timed_out.error or "")
+    inner = [
+        c
+        for c in traced.server.calls_named("hallujudge.backend.complete")
+        if c["inputs"]["model"] == "slow"
+    ]
+    assert len(inner) == 1
+    assert json.loads(inner[0]["exception"])["type"] == "Cancelled"
+    assert isinstance(traced.outer_timeout, TimeoutError)  # the caller's deadline, unchanged
+    outer = [
+        c
+        for c in traced.server.calls_named("hallujudge.Judge.score")
+        if c["inputs"]["model"] == "slow-outer"
+    ]
+    assert len(outer) == 1
+    assert json.loads(outer[0]["exception"])["type"] == "Cancelled"

@@ -17,6 +17,7 @@ trace even if it is passed under an unexpected name.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import os
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "REDACTED",
+    "Cancelled",
     "is_tracing",
     "parse",
     "render",
@@ -198,6 +200,21 @@ def _scrub_error(exc: BaseException, args: tuple[Any, ...]) -> None:
     exc.args = tuple(_scrub(a, known) if isinstance(a, str) else a for a in exc.args)
 
 
+class Cancelled(Exception):  # noqa: N818 - named for what the trace shows
+    """Carries a cancellation through Weave's op wrapper, then is turned back into it.
+
+    Weave ends a call only when its function returns or raises an ``Exception``; an
+    ``asyncio.CancelledError`` (a timeout, a guard's deadline, shutdown) would leave the call
+    open, and ``flush()`` would then wait minutes for it. Inside the op the cancellation becomes
+    this exception, so the call ends with it; outside, the original ``CancelledError`` is
+    raised again, so ``asyncio.timeout`` and task cancellation behave as without tracing.
+    """
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__("cancelled (a timeout, a deadline or shutdown)")
+        self.original = original
+
+
 def _scrubbing_errors(fn: F) -> F:
     """``fn``, but an exception it raises has known secrets removed from its message."""
     if inspect.iscoroutinefunction(fn):
@@ -206,6 +223,8 @@ def _scrubbing_errors(fn: F) -> F:
         async def async_call(*args: Any, **kwargs: Any) -> Any:
             try:
                 return await fn(*args, **kwargs)
+            except asyncio.CancelledError as exc:
+                raise Cancelled(exc) from None
             except Exception as exc:
                 _scrub_error(exc, args)
                 raise
@@ -302,7 +321,10 @@ def traced(
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                 if not is_tracing():
                     return await fn(*args, **kwargs)
-                return await weave_op()(*args, **kwargs)
+                try:
+                    return await weave_op()(*args, **kwargs)
+                except Cancelled as exc:
+                    raise exc.original from None
 
             return cast(F, async_wrapper)
 
