@@ -360,7 +360,7 @@ def test_load_rejects_a_model_with_other_features(tmp_path: Path) -> None:
 
 def test_shipped_metadata_is_complete(model: LocalModel) -> None:
     meta = model.metadata
-    for key in ("version", "features", "params", "seed", "calibration", "training_data"):
+    for key in ("version", "features", "params", "seed", "calibration", "training_data_hash"):
         assert key in meta
     assert meta["training_seconds"] > 0
     assert set(meta["metrics"]) >= {"train_cv", "fib_val_all", "fib_val_first100", "usb_val"}

@@ -180,6 +180,7 @@ def train_local_model(
             "a": a,
             "b": b,
         },
+        "training_data_hash": digest,  # flat alias, used in cache keys by the backend
         "training_data": {
             "sha256": digest,
             "n_rows": int(labels.size),
