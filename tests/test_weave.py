@@ -260,6 +260,7 @@ class Session:
     leaky: Any
     timed_out: Any
     outer_timeout: BaseException | None
+    many: list[Any]
 
 
 EVAL_ROWS = [
@@ -370,6 +371,10 @@ def traced() -> Iterator[Session]:
             except BaseException as exc:
                 outer_timeout = exc
 
+            many = Judge(FunctionBackend(_classify, name="many")).score_many(
+                [(DOC, OK_SUMMARY), (DOC, BAD_SUMMARY), (DOC, "junk")]
+            )
+
             callback = WeaveCallback()
             report = Evaluator(
                 EVAL_EXAMPLES, cache=None, bootstrap=20, progress=False, callbacks=[callback]
@@ -391,6 +396,7 @@ def traced() -> Iterator[Session]:
                 leaky,
                 timed_out,
                 outer_timeout,
+                many,
             )
         finally:
             if flusher.is_alive():  # report the hang instead of waiting for it again
@@ -653,3 +659,17 @@ def test_cancelled_calls_end_in_the_trace_and_still_time_out(traced: Session) ->
     ]
     assert len(outer) == 1
     assert json.loads(outer[0]["exception"])["type"] == "Cancelled"
+
+
+def test_score_many_groups_its_judgments(traced: Session) -> None:
+    batches = traced.server.calls_named("hallujudge.Judge.score_many")
+    batch = next(b for b in batches if b["inputs"]["model"] == "many")
+    assert batch["inputs"]["items"] == 3
+    assert batch["output"] == {"n": 3, "consistent": 1, "inconsistent": 1, "unscored": 1}
+    scores = traced.server.calls_named("hallujudge.Judge.score")
+    children = [c for c in scores if c["inputs"]["model"] == "many"]
+    assert {c["parent_id"] for c in children} == {batch["id"]}
+    assert sorted(c["inputs"]["summary"] for c in children) == sorted(
+        [OK_SUMMARY, BAD_SUMMARY, "junk"]
+    )
+    assert [v.label for v in traced.many] == ["consistent", "inconsistent", "unscored"]

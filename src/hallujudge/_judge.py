@@ -460,6 +460,9 @@ class Judge:
             self.ascore_many(items, concurrency=concurrency), async_name="judge.ascore_many"
         )
 
+    @_tracing.traced(
+        "hallujudge.Judge.score_many", inputs=_tracing.many_inputs, output=_tracing.many_output
+    )
     async def ascore_many(
         self, items: Iterable[PairLike], *, concurrency: int | None = None
     ) -> list[Verdict]:

@@ -23,7 +23,7 @@ import inspect
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ._types import Example, Verdict
@@ -482,3 +482,42 @@ def report_output(report: Any) -> Any:
         latency, tokens, cost).
     """
     return report.to_dict(predictions=False)
+
+
+def many_inputs(bound: dict[str, Any]) -> dict[str, Any]:
+    """What a ``hallujudge.Judge.score_many`` trace shows: the judge and the batch's size.
+
+    The pairs themselves are in the child ``hallujudge.Judge.score`` calls, and the input may
+    be a one-pass generator, so it is not read here.
+
+    Args:
+        bound: The call's arguments: ``self`` (the Judge), ``items``, ``concurrency``.
+
+    Returns:
+        Model, prompt, scrubbed settings, concurrency, and the number of items when known.
+    """
+    judge = bound["self"]
+    items = bound.get("items")
+    shown = {
+        "model": judge.model,
+        "prompt": judge.prompt,
+        "settings": judge.settings(),
+        "concurrency": bound.get("concurrency") or judge.concurrency,
+        "items": len(items) if isinstance(items, Sized) else None,
+    }
+    return cast(dict[str, Any], scrub(shown, backend_secrets(judge.backend)))
+
+
+def many_output(verdicts: Sequence[Verdict]) -> dict[str, Any]:
+    """A ``score_many`` result as counts by label (each verdict is in its own child call).
+
+    Args:
+        verdicts: The verdicts, one per input.
+
+    Returns:
+        ``n`` and the count of each label.
+    """
+    counts = {"n": len(verdicts), "consistent": 0, "inconsistent": 0, "unscored": 0}
+    for verdict in verdicts:
+        counts[verdict.label] += 1
+    return counts
