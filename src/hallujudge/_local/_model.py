@@ -64,7 +64,7 @@ def _reason(a: Analysis, p: float) -> str:
     return " ".join(parts)
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: field-wise == on numpy arrays is ambiguous
 class LocalModel:
     """A trained offline judge: features -> boosted trees -> Platt calibration.
 
