@@ -261,6 +261,7 @@ class Session:
     timed_out: Any
     outer_timeout: BaseException | None
     many: list[Any]
+    scoring: Any
 
 
 EVAL_ROWS = [
@@ -375,6 +376,14 @@ def traced() -> Iterator[Session]:
                 [(DOC, OK_SUMMARY), (DOC, BAD_SUMMARY), (DOC, "junk")]
             )
 
+            # A scoring backend (like the local model) reads the pair itself: no prompt ops.
+            scoring_backend = FakeBackend(
+                default=Response(text="consistent", p_consistent=0.9),
+                name="scorer",
+                uses_prompt=False,
+            )
+            scoring = Judge(scoring_backend).score(DOC, OK_SUMMARY)
+
             callback = WeaveCallback()
             report = Evaluator(
                 EVAL_EXAMPLES, cache=None, bootstrap=20, progress=False, callbacks=[callback]
@@ -397,6 +406,7 @@ def traced() -> Iterator[Session]:
                 timed_out,
                 outer_timeout,
                 many,
+                scoring,
             )
         finally:
             if flusher.is_alive():  # report the hang instead of waiting for it again
@@ -673,3 +683,20 @@ def test_score_many_groups_its_judgments(traced: Session) -> None:
         [OK_SUMMARY, BAD_SUMMARY, "junk"]
     )
     assert [v.label for v in traced.many] == ["consistent", "inconsistent", "unscored"]
+
+
+def test_scoring_backends_show_the_pair_and_the_probability(traced: Session) -> None:
+    assert traced.scoring.score == 0.9
+    parent = next(
+        c
+        for c in traced.server.calls_named("hallujudge.Judge.score")
+        if c["inputs"]["model"] == "scorer"
+    )
+    children = [c for c in traced.server.calls() if c.get("parent_id") == parent["id"]]
+    assert [c["short_name"] for c in children] == ["hallujudge.backend.complete"]
+    call = children[0]
+    assert call["inputs"]["document"] == DOC
+    assert call["inputs"]["summary"] == OK_SUMMARY
+    assert "messages" not in call["inputs"]
+    assert call["output"]["p_consistent"] == 0.9
+    assert parent["output"]["score"] == 0.9
