@@ -24,6 +24,7 @@ that were judged.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import re
@@ -562,12 +563,16 @@ class WeaveCallback(EvalCallback):
             "settings": settings,
         }
         dataset_name = _object_name("hallujudge-data", self._dataset.get("name"))
+        options: dict[str, Any] = {}
+        if "trace_scores" in inspect.signature(weave.EvaluationLogger).parameters:
+            # Scores live on each row; a call per score is slow (weave >= 0.54 lets us skip it).
+            options["trace_scores"] = False
         evaluation = weave.EvaluationLogger(
             name=self.name or _object_name("hallujudge", judge.model),
             model=model,
             dataset=dataset_name,
             eval_attributes={"hallujudge_dataset": scrub(self._dataset)},
-            trace_scores=False,  # scores live on each row; a call per score is slow
+            **options,
         )
         for index in sorted(self._rows):
             example, verdict = self._rows[index]
