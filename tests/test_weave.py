@@ -79,8 +79,10 @@ def _env(server: FakeWeaveServer) -> dict[str, str]:
 
 
 def _classify(request: Any) -> str:
-    """A backend that answers by content: 'dog' -> inconsistent, 'junk' -> unreadable."""
+    """Answers by content: 'dog' -> inconsistent, 'junk' -> unreadable, 'boom' -> raises."""
     summary = request.example.summary
+    if "boom" in summary:
+        raise RuntimeError("the backend fell over")
     if "junk" in summary:
         return "I would rather not say."
     return ANSWER_0 if "dog" in summary else ANSWER_1
@@ -269,6 +271,7 @@ EVAL_ROWS = [
     {"document": DOC, "summary": BAD_SUMMARY, "label": 0},  # right
     {"document": DOC, "summary": "A dog sat, maybe.", "label": 1},  # wrong (false alarm)
     {"document": DOC, "summary": "junk answer please", "label": 1},  # unscored
+    {"document": DOC, "summary": "boom", "label": 0},  # the backend raises -> unscored
     {"premise": DOC, "hypothesis": "A dog was in Rome.", "label": 0},  # right, notebook columns
     {"text": "no document column", "label": 0},  # prediction raises -> failed
 ]
@@ -510,9 +513,9 @@ def test_no_secret_in_any_payload(traced: Session) -> None:
 def test_evaluation_summary_counts_failed_and_unscored_rows(traced: Session) -> None:
     summary = traced.eval_summary
     acc = summary["accuracy"]
-    assert acc["rows"] == 6
+    assert acc["rows"] == 7
     assert acc["judged"] == 4
-    assert acc["unscored"] == 1
+    assert acc["unscored"] == 2
     assert acc["failed"] == 1
     assert acc["accuracy"] == 0.75
     prf = summary["inconsistent_prf"]
@@ -521,9 +524,11 @@ def test_evaluation_summary_counts_failed_and_unscored_rows(traced: Session) -> 
     assert prf["f1"] == pytest.approx(0.8, abs=1e-6)
     assert summary["balanced_accuracy"]["balanced_accuracy"] == pytest.approx(0.75)
     unscored = summary["unscored"]
-    assert (unscored["unscored"], unscored["failed"], unscored["unjudged"]) == (1, 1, 2)
-    assert unscored["unjudged_rate"] == pytest.approx(2 / 6, abs=1e-6)
-    assert "no consistency label" in " ".join(unscored["top_errors"])
+    assert (unscored["unscored"], unscored["failed"], unscored["unjudged"]) == (2, 1, 3)
+    assert unscored["unjudged_rate"] == pytest.approx(3 / 7, abs=1e-6)
+    reasons = " ".join(unscored["top_errors"])
+    assert "no consistency label" in reasons
+    assert "the backend fell over" in reasons
 
 
 def test_evaluation_predictions_are_traced_with_judgments_inside(traced: Session) -> None:
