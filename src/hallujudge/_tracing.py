@@ -1,12 +1,12 @@
 """Weave instrumentation that costs nothing when nobody is tracing.
 
 :func:`traced` turns a function (sync or async) into a ``weave.op`` with a stable, readable name
-(``hallujudge.Judge.score``, ``hallujudge.backend.complete``, ``hallujudge.prompt.render``,
-``hallujudge.prompt.parse``, ``hallujudge.Evaluator.run``), but only while a Weave client is
-initialised. The check is two dictionary lookups per call: is ``weave`` already imported (we
-never import it here) and does its client getter return a client? Otherwise the function runs
-directly. So ``import hallujudge`` never imports Weave, and a user who never calls
-``weave.init(...)`` pays a few hundred nanoseconds per call.
+(``hallujudge.Judge.score``, ``hallujudge.Judge.score_many``, ``hallujudge.backend.complete``,
+``hallujudge.prompt.render``, ``hallujudge.prompt.parse``, ``hallujudge.Evaluator.run``), but only
+while a Weave client is initialised. The check per call is a dictionary lookup and a function
+call: is ``weave`` already imported (we never import it here) and does its client getter return
+a client? Otherwise the function runs directly. So ``import hallujudge`` never imports Weave,
+and a user who never calls ``weave.init(...)`` pays a few hundred nanoseconds per call.
 
 What a trace shows is chosen here, not by Weave's default capture of every argument: pairs,
 model, prompt ``name@version`` and scrubbed settings go in; verdicts (label, score, latency,
@@ -35,9 +35,16 @@ if TYPE_CHECKING:
 __all__ = [
     "REDACTED",
     "Cancelled",
+    "backend_secrets",
+    "complete",
+    "evaluator_inputs",
     "is_tracing",
+    "judge_inputs",
+    "many_inputs",
+    "many_output",
     "parse",
     "render",
+    "report_output",
     "response_to_dict",
     "scrub",
     "traced",
