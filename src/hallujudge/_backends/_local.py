@@ -47,7 +47,13 @@ class LocalBackend(Backend):
                 f"no local judge model in {str(directory)!r} (metadata.json is missing); train "
                 "one with FineTuner('local', out_dir=...) or use Judge('local') for the default"
             )
-        self.model = _load(directory.resolve())
+        try:
+            self.model = _load(directory.resolve())
+        except (OSError, ValueError, KeyError) as exc:  # a damaged or incompatible model folder
+            raise ConfigurationError(
+                f"could not load the local judge model in {str(directory)!r}: {exc}; retrain it "
+                "with FineTuner('local', out_dir=...) or reinstall hallujudge for the default"
+            ) from exc
         self.name = f"local:{self.model.version}" if not path else f"local:{directory}"
 
     def cache_identity(self) -> dict[str, Any]:
