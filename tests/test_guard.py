@@ -151,3 +151,29 @@ def test_cascade_escalates_unscored() -> None:
     verdict = Cascade([first, second]).score("doc", "sum")
     assert verdict.label == "consistent"
     assert verdict.meta["cascade"][0]["label"] == "unscored"
+
+
+def test_max_calls_bounds_fan_out_of_chunks_and_sentences() -> None:
+    in_flight = 0
+    peak = 0
+    calls = 0
+
+    async def slow(request: Request) -> Response:
+        nonlocal in_flight, peak, calls
+        calls += 1
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        return Response(text='{"consistency": 1}')
+
+    judge = Judge(
+        FunctionBackend(slow), max_calls=3, claims="sentence", max_input_tokens=600, max_tokens=8
+    )
+    document = "Filler sentence about nothing in particular. " * 200
+    summary = "One claim. Two claims. Three claims. Four claims."
+    verdicts = judge.score_many([(document, summary)] * 4, concurrency=4)
+    assert all(v.label == "consistent" for v in verdicts)
+    assert len(verdicts[0].meta["claims"]) == 4  # each sentence judged, over several windows
+    assert peak == 3
+    assert calls > 4 * 4  # 4 pairs x 4 sentences x several windows: real fan-out

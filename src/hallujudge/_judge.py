@@ -119,6 +119,9 @@ class Judge:
         timeout_s: Timeout of one backend call.
         max_wait_s: Longest pause between attempts (caps ``Retry-After``).
         rpm: Requests-per-minute limit shared by all calls of this judge (None: no limit).
+        max_calls: Backend calls in flight at once across all of this judge's work, chunks,
+            samples and sentences included (``concurrency`` counts pairs, and one pair may fan
+            out into many calls).
         concurrency: Default number of judgments in flight in ``score_many``.
         long_documents: ``"chunk"`` (default): a document over the input budget is judged in
             overlapping windows, and the summary is consistent if some window supports it;
@@ -149,6 +152,7 @@ class Judge:
         timeout_s: float = 60.0,
         max_wait_s: float = 30.0,
         rpm: float | None = None,
+        max_calls: int = 64,
         concurrency: int = 16,
         long_documents: LongDocuments = "chunk",
         max_input_tokens: int | None = None,
@@ -160,8 +164,8 @@ class Judge:
             raise ConfigurationError("samples must be a positive integer or None")
         if not 0.0 <= threshold <= 1.0:
             raise ConfigurationError("threshold must lie in [0, 1]")
-        if max_attempts < 1 or concurrency < 1:
-            raise ConfigurationError("max_attempts and concurrency must be at least 1")
+        if max_attempts < 1 or concurrency < 1 or max_calls < 1:
+            raise ConfigurationError("max_attempts, max_calls and concurrency must be at least 1")
         if long_documents not in ("chunk", "unscored"):
             raise ConfigurationError("long_documents must be 'chunk' or 'unscored'")
         if claims not in ("summary", "sentence"):
@@ -194,6 +198,8 @@ class Judge:
         self.repair = repair
         self.claims: Claims = claims
         self._limiter = RateLimiter(rpm) if rpm else None
+        self.max_calls = max_calls
+        self._slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
         self.lineage: dict[str, Any] = {}
 
     @property
@@ -418,6 +424,16 @@ class Judge:
             update["usage"] = response.usage
         return verdict.model_copy(update=update) if update else verdict
 
+    def _call_slots(self) -> asyncio.Semaphore:
+        """This loop's call slots (asyncio primitives belong to the loop that first uses them)."""
+        loop = asyncio.get_running_loop()
+        slots = self._slots.get(loop)
+        if slots is None:
+            for closed in [other for other in self._slots if other.is_closed()]:
+                del self._slots[closed]
+            slots = self._slots[loop] = asyncio.Semaphore(self.max_calls)
+        return slots
+
     async def _call(self, request: Request) -> Response:
         retrying = AsyncRetrying(
             stop=(
@@ -432,22 +448,26 @@ class Judge:
         started = time.monotonic()
         async for attempt in retrying:
             with attempt:
-                if self._limiter is not None:
-                    await self._limiter.acquire()
-                # A hanging call must not outlive the judgment's deadline.
-                limit = self.timeout_s
-                if self.deadline_s is not None:
-                    limit = max(0.0, min(limit, self.deadline_s - (time.monotonic() - started)))
-                try:
-                    async with asyncio.timeout(limit):
-                        return await _tracing.complete(self.backend, request)
-                except TimeoutError as exc:
-                    hint = (
-                        "raise timeout_s= if the model is slow"
-                        if limit >= self.timeout_s
-                        else f"the judgment's deadline_s={self.deadline_s:g} ran out"
-                    )
-                    raise BackendTimeoutError(f"no answer within {limit:.3g} s ({hint})") from exc
+                async with self._call_slots():
+                    if self._limiter is not None:
+                        await self._limiter.acquire()
+                    # A hanging call must not outlive the judgment's deadline.
+                    limit = self.timeout_s
+                    if self.deadline_s is not None:
+                        elapsed = time.monotonic() - started
+                        limit = max(0.0, min(limit, self.deadline_s - elapsed))
+                    try:
+                        async with asyncio.timeout(limit):
+                            return await _tracing.complete(self.backend, request)
+                    except TimeoutError as exc:
+                        hint = (
+                            "raise timeout_s= if the model is slow"
+                            if limit >= self.timeout_s
+                            else f"the judgment's deadline_s={self.deadline_s:g} ran out"
+                        )
+                        raise BackendTimeoutError(
+                            f"no answer within {limit:.3g} s ({hint})"
+                        ) from exc
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     # -- many pairs -----------------------------------------------------------------------
