@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from fakes.mistral_server import INCONSISTENT_MARKER, MistralFakeServer
@@ -84,3 +86,25 @@ def test_batch_timeout_says_how_to_resume(mistral_env: MistralFakeServer) -> Non
         judge.batch_score(_pairs()[:1], poll_s=0.01, timeout_s=0.0)
     creates = [r for r in mistral_env.requests if r.path == "/v1/batch/jobs" and r.method == "POST"]
     assert len(creates) == 1  # the job was submitted before the wait gave up
+
+
+def test_evaluator_batch_mode_uses_one_job_and_the_cache(
+    mistral_env: MistralFakeServer, tmp_path: Path
+) -> None:
+    from hallujudge import Evaluator
+
+    rows = [p for p in _pairs() if p.document]
+    judge = Judge("mistral:open-mistral-7b")
+    evaluator = Evaluator(
+        rows, cache=tmp_path / "cache.sqlite", mode="batch", batch_options={"poll_s": 0.01}
+    )
+    report = evaluator.run(judge)
+    assert report.n == 3
+    assert report.n_unscored == 0
+    assert report.to_dict()["metrics"]["scored"]["accuracy"]["value"] == 1.0
+    jobs = [r for r in mistral_env.requests if r.path == "/v1/batch/jobs" and r.method == "POST"]
+    assert len(jobs) == 1
+    again = evaluator.run(judge)  # every row from the cache: no second job
+    assert again.n == 3
+    jobs = [r for r in mistral_env.requests if r.path == "/v1/batch/jobs" and r.method == "POST"]
+    assert len(jobs) == 1

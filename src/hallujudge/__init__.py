@@ -17,6 +17,9 @@ from ._backends import (
     available_backends,
     register_backend,
 )
+from ._cache import VerdictCache
+from ._cascade import Cascade
+from ._dataset import Dataset
 from ._errors import (
     AuthenticationError,
     BackendConnectionError,
@@ -32,12 +35,19 @@ from ._errors import (
     RateLimitError,
     ServerError,
 )
-from ._cascade import Cascade
-from ._dataset import Dataset
+from ._evaluator import (
+    EvalCallback,
+    Evaluator,
+    afit_threshold,
+    aggregate_metric,
+    fit_threshold,
+    row_metric,
+)
 from ._finetune import Estimate, FineTuneJob, FineTuner, Lineage
 from ._guard import Guard, GuardResult
 from ._judge import Judge
 from ._prompts import PromptStrategy, available_prompts, get_prompt, register_prompt
+from ._report import Comparison, EvalReport
 from ._types import Example, Span, Usage, Verdict
 
 __version__ = "0.1.0"
@@ -50,10 +60,14 @@ __all__ = [
     "BackendTimeoutError",
     "BadRequestError",
     "Cascade",
+    "Comparison",
     "ConfigurationError",
     "DataError",
     "Dataset",
     "Estimate",
+    "EvalCallback",
+    "EvalReport",
+    "Evaluator",
     "Example",
     "FakeBackend",
     "FineTuneError",
@@ -77,10 +91,15 @@ __all__ = [
     "TokenLogprob",
     "Usage",
     "Verdict",
+    "VerdictCache",
     "__version__",
+    "afit_threshold",
+    "aggregate_metric",
     "available_backends",
     "available_prompts",
+    "fit_threshold",
     "get_prompt",
     "register_backend",
     "register_prompt",
+    "row_metric",
 ]

@@ -22,7 +22,7 @@ import sys
 import time
 import typing
 from array import array
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -381,6 +381,12 @@ class Evaluator:
         price: USD per million ``(prompt, completion)`` tokens, or a dict of those by model
             name; the report's cost is None without it.
         callbacks: :class:`EvalCallback` hooks (for example, Weave logging).
+        weave: Log each evaluation to Weave (needs ``weave.init`` first): a shorthand for
+            ``callbacks=[hallujudge.weave.WeaveCallback()]``.
+        mode: ``"live"`` (default) calls the judge row by row; ``"batch"`` sends every row the
+            cache does not answer in one Mistral batch job (``judge.abatch_score``: cheaper,
+            slower; Mistral chat judges only), with ``batch_options`` such as ``job_id`` to
+            resume or ``poll_s``.
         name: The dataset's name in reports (default: its ``name`` attribute or type).
 
     Raises:
@@ -401,6 +407,9 @@ class Evaluator:
         price: Price | dict[str, Price] | None = None,
         callbacks: Iterable[EvalCallback] = (),
         name: str | None = None,
+        weave: bool = False,
+        mode: Literal["live", "batch"] = "live",
+        batch_options: dict[str, Any] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ConfigurationError("concurrency must be at least 1")
@@ -426,6 +435,14 @@ class Evaluator:
         self.threshold = threshold
         self.price = price
         self.callbacks = list(callbacks)
+        if weave:
+            from .weave import WeaveCallback  # imports weave: only when asked
+
+            self.callbacks.append(WeaveCallback())
+        if mode not in ("live", "batch"):
+            raise ConfigurationError("mode must be 'live' or 'batch'")
+        self.mode = mode
+        self.batch_options = dict(batch_options or {})
         self.name = name or _default_name(dataset)
         self._hash: str | None = None
         self._one_pass = iter(dataset) is dataset
@@ -605,7 +622,12 @@ class Evaluator:
         cache, owned = self._open_cache()
         flusher = asyncio.create_task(_flush_periodically(cache)) if cache is not None else None
         try:
-            async for position, verdict in judge.aiter_scores(feed(), concurrency=self.concurrency):
+            scores = (
+                judge.aiter_scores(feed(), concurrency=self.concurrency)
+                if self.mode == "live"
+                else _batch_scores(judge, feed(), self.batch_options)
+            )
+            async for position, verdict in scores:
                 index, key, example = inflight.pop(position)
                 if cache is not None and cacheable(verdict):
                     cache.put(key, verdict)
@@ -688,6 +710,15 @@ def _hash_row(hasher: Any, example: Example) -> None:
         data = part.encode("utf-8", "surrogatepass")
         hasher.update(len(data).to_bytes(8, "big"))
         hasher.update(data)
+
+
+async def _batch_scores(
+    judge: Judge, examples: Iterator[Example], options: dict[str, Any]
+) -> AsyncIterator[tuple[int, Verdict]]:
+    """Batch mode: every cache miss in one batch job, yielded like ``aiter_scores``."""
+    verdicts = await judge.abatch_score(list(examples), **options)
+    for position, verdict in enumerate(verdicts):
+        yield position, verdict
 
 
 async def _flush_periodically(cache: VerdictCache | None) -> None:
