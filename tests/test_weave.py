@@ -705,3 +705,13 @@ def test_scoring_backends_show_the_pair_and_the_probability(traced: Session) -> 
     assert "messages" not in call["inputs"]
     assert call["output"]["p_consistent"] == 0.9
     assert parent["output"]["score"] == 0.9
+
+
+def test_evaluator_weave_switch_adds_the_weave_callback() -> None:
+    from hallujudge import Evaluator
+    from hallujudge.weave import WeaveCallback
+
+    rows = [Example(document="d", summary="s", label=1)]
+    assert not any(isinstance(c, WeaveCallback) for c in Evaluator(rows, cache=None).callbacks)
+    callbacks = Evaluator(rows, cache=None, weave=True).callbacks
+    assert [type(c) for c in callbacks] == [WeaveCallback]
