@@ -51,8 +51,9 @@ class LocalBackend(Backend):
             self.model = _load(directory.resolve())
         except (OSError, ValueError, KeyError) as exc:  # a damaged or incompatible model folder
             raise ConfigurationError(
-                f"could not load the local judge model in {str(directory)!r}: {exc}; retrain it "
-                "with FineTuner('local', out_dir=...) or reinstall hallujudge for the default"
+                f"could not load the local judge model in {str(directory)!r}: {exc} "
+                "(FineTuner('local', out_dir=...) trains a new one; reinstalling hallujudge "
+                "restores the default)"
             ) from exc
         self.name = f"local:{self.model.version}" if not path else f"local:{directory}"
 
