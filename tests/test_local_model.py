@@ -132,7 +132,10 @@ def test_spans_always_point_into_the_summary(doc: str, summary: str) -> None:
 def test_default_model_loads_with_metadata(model: LocalModel) -> None:
     assert model.path == DEFAULT_MODEL_DIR
     assert model.version == model.metadata["version"]
-    assert model.metadata["features"] == list(FEATURE_NAMES)
+    # A model may use a subset of the features (v1 predates the v2 ones), never unknown ones.
+    assert set(model.metadata["features"]) <= set(FEATURE_NAMES)
+    assert model.columns is not None
+    assert [FEATURE_NAMES[i] for i in model.columns] == model.metadata["features"]
     assert len(model.metadata["training_data"]["sha256"]) == 64
     for f in DEFAULT_MODEL_DIR.iterdir():
         assert f.stat().st_size < 1_000_000, f
@@ -352,10 +355,37 @@ def test_load_rejects_a_model_with_other_features(tmp_path: Path) -> None:
     for f in DEFAULT_MODEL_DIR.iterdir():
         (tmp_path / f.name).write_bytes(f.read_bytes())
     meta = json.loads((tmp_path / "metadata.json").read_text())
-    meta["features"] = meta["features"][:-1]
+    meta["features"] = [*meta["features"][:-1], "a_feature_from_the_future"]
     (tmp_path / "metadata.json").write_text(json.dumps(meta))
-    with pytest.raises(ValueError, match="feature set"):
+    with pytest.raises(ValueError, match="a_feature_from_the_future"):
         LocalModel.load(tmp_path)
+
+
+def test_feature_subset_and_augmentation_train_load_predict(tmp_path: Path) -> None:
+    train, test = synthetic(150, seed=1), synthetic(40, seed=2)
+    params = GBMParams(n_trees=40, max_depth=2, min_leaf=5.0)
+    names = ("num_novel_count", "ent_novel_count", "slot_conflict", "align1_min")
+    meta = train_local_model(
+        train, tmp_path / "m", val=test, seed=3, params=params, features=names, augment=0.5,
+        augment_weight=0.5,
+    )  # fmt: skip
+    assert meta["features"] == list(names)
+    assert meta["monotone_decreasing"] == ["num_novel_count", "ent_novel_count", "slot_conflict"]
+    aug = meta["augmentation"]
+    assert (aug["ratio"], aug["weight"], aug["n_rows"]) == (0.5, 0.5, 150)
+    assert sum(aug["kinds"].values()) == 150
+    assert meta["training_data"]["n_rows"] == 300  # real rows only; synthetic ones are extra
+    m = LocalModel.load(tmp_path / "m")
+    assert [FEATURE_NAMES[i] for i in m.columns] == list(names)  # type: ignore[union-attr]
+    probs = [p.p_consistent for p in m.predict_many([(d, s) for d, s, _ in test])]
+    assert roc_auc([y for _, _, y in test], probs) == pytest.approx(
+        meta["metrics"]["val"]["roc_auc"]
+    )
+    assert meta["metrics"]["val"]["roc_auc"] > 0.9
+    with pytest.raises(ValueError, match="unknown feature"):
+        train_local_model(train, tmp_path / "x", features=("nope",))
+    with pytest.raises(ValueError, match="augment"):
+        train_local_model(train, tmp_path / "x", augment=-1.0)
 
 
 def test_shipped_metadata_is_complete(model: LocalModel) -> None:

@@ -31,6 +31,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
+from hallujudge._local._augment import ANTONYMS
 from hallujudge._local._text import (
     NEGATIONS,
     STOPWORDS,
@@ -105,6 +106,11 @@ FEATURE_NAMES: tuple[str, ...] = (
     "ent_salience_min",
     "ent_salience_mean",
     "ent_first_pos_max",
+    "antonym_conflict",
+    "num_ctx_min",
+    "ent_ctx_min",
+    "key_order_flip",
+    "slot_conflict",
 )
 
 # Direction in which a feature may move the log-odds of "consistent" (0 = free). Only hard facts
@@ -119,6 +125,8 @@ _DECREASING = (
     "ent_phrase_partial",
     "neg_mismatch",
     "gender_mismatch",
+    "antonym_conflict",
+    "slot_conflict",
 )
 FEATURE_MONOTONE: tuple[int, ...] = tuple(-1 if n in _DECREASING else 0 for n in FEATURE_NAMES)
 
@@ -301,6 +309,8 @@ class DocIndex:
     prefixes: frozenset[str]
     bigrams: frozenset[tuple[str, str]]
     sent_stems: tuple[frozenset[str], ...]
+    sent_order: tuple[dict[str, int], ...]
+    gaps: frozenset[tuple[str, str]]
     sent_neg: tuple[bool, ...]
     caps: frozenset[str]
     fem: int
@@ -314,6 +324,8 @@ def index_document(document: str) -> DocIndex:
     stems: Counter[str] = Counter()
     bigrams: set[tuple[str, str]] = set()
     sent_stems: list[frozenset[str]] = []
+    sent_order: list[dict[str, int]] = []
+    gaps: set[tuple[str, str]] = set()
     sent_neg: list[bool] = []
     fem = masc = n_tokens = 0
     for sentence in split_sentences(document):
@@ -326,6 +338,15 @@ def index_document(document: str) -> DocIndex:
         stems.update(st)
         bigrams.update(itertools.pairwise(st))
         sent_stems.append(frozenset(st))
+        order: dict[str, int] = {}
+        for i, x in enumerate(st):
+            order.setdefault(x, i)
+        sent_order.append(order)
+        # Content words one or two content words apart: the "slots" a name, number or verb
+        # fills ("University of [Tarland] tested", "cost [3.1] million").
+        cst = [x for w, x in zip(words, st, strict=True) if w not in STOPWORDS and len(w) > 1]
+        gaps.update(zip(cst, cst[2:], strict=False))
+        gaps.update(zip(cst, cst[3:], strict=False))
         wordset = set(words)
         sent_neg.append(not NEGATIONS.isdisjoint(wordset))
         fem += sum(1 for w in words if w in _FEM)
@@ -336,6 +357,8 @@ def index_document(document: str) -> DocIndex:
         prefixes=frozenset(w[:5] for w in norms if len(w) >= 5),
         bigrams=frozenset(bigrams),
         sent_stems=tuple(sent_stems),
+        sent_order=tuple(sent_order),
+        gaps=frozenset(gaps),
         sent_neg=tuple(sent_neg),
         caps=frozenset({m.lower() for m in _CAP_RE.findall(document)} - STOPWORDS),
         fem=fem,
@@ -480,6 +503,25 @@ def analyze(document: str | DocIndex, summary: str, lex: Lexicon) -> Analysis:
     for t in s_toks:
         by_sent[t.sent].append(t)
 
+    # Substitutions: a run of 1-2 unsupported content words whose neighbours frame a slot that
+    # the document fills with something else ("University of Oxford tested" vs "University of
+    # Tarland tested", "rejected plans" vs "approved plans", "cost 13 million" vs "3.1 million").
+    slot_conflict = 0
+    for toks in by_sent:
+        c = [t for t in toks if _is_content(t) and (len(t.norm) > 1 or t.is_number)]
+        i = 1
+        while i < len(c) - 1:
+            if c[i].stem in doc_stems:
+                i += 1
+                continue
+            j = i + 1
+            if j < len(c) - 1 and c[j].stem not in doc_stems:
+                j += 1
+            if j - i <= 2 and j < len(c) and (c[i - 1].stem, c[j].stem) in doc.gaps:
+                slot_conflict += 1
+            i = j
+    feats["slot_conflict"] = float(slot_conflict)
+
     # ---- alignment via an inverted index restricted to summary stems ----
     present_stems = sorted({t.stem for t in content if t.stem in doc_stems})
     n_dsent = len(sent_stem_sets)
@@ -507,6 +549,7 @@ def analyze(document: str | DocIndex, summary: str, lex: Lexicon) -> Analysis:
         pos: list[float] = []
         neg_mismatch = 0
         neg_sum = 0
+        antonym_conflict = 0
         outside = ent_checked = 0
         for toks in by_sent:
             c = [t for t in toks if _is_content(t)]
@@ -536,6 +579,12 @@ def analyze(document: str | DocIndex, summary: str, lex: Lexicon) -> Analysis:
             neg_sum += int(s_neg)
             d_neg = sent_neg[b2] or (b2 + 1 < n_dsent and sent_neg[b2 + 1])
             neg_mismatch += int(s_neg != d_neg)
+            # "rejected" where the aligned passage says "approved" (and not "rejected").
+            window = sent_stem_sets[b2] | (sent_stem_sets[b2 + 1] if b2 + 1 < n_dsent else set())
+            for t in toks:
+                ant = ANTONYMS.get(t.norm)
+                if ant is not None and t.stem not in window and _stem(ant) in window:
+                    antonym_conflict += 1
             for t in c:
                 if t.start in ent_starts or t.is_number:
                     r = row.get(t.stem, -1)
@@ -552,6 +601,7 @@ def analyze(document: str | DocIndex, summary: str, lex: Lexicon) -> Analysis:
             best_cov = min(cov2)
         feats["neg_sum"] = float(neg_sum)
         feats["neg_mismatch"] = float(neg_mismatch)
+        feats["antonym_conflict"] = float(antonym_conflict)
         feats["ent_outside_window_frac"] = outside / ent_checked if ent_checked else _MISSING
         # Where the document first mentions each supported name (0 = first sentence).
         firsts = [
@@ -595,6 +645,50 @@ def analyze(document: str | DocIndex, summary: str, lex: Lexicon) -> Analysis:
                 elif len(unlinked) < 3:
                     unlinked.append((ka.text, kb.text))
         feats["ent_pair_cooc_frac"] = e_ok / e_pairs if e_pairs else _MISSING
+
+        # Context of each supported name/number: do its neighbouring summary content words
+        # (two either side) share a document sentence with it? A number or name from the
+        # document "attached to a different noun" fails this.
+        num_ctx: list[float] = []
+        ent_ctx: list[float] = []
+        for toks in by_sent:
+            c = [t for t in toks if _is_content(t)]
+            for i, t in enumerate(c):
+                is_key = t.is_number or t.start in ent_starts
+                if not is_key or t.stem not in row:
+                    continue
+                pid = phrase_of.get(t.start, -1)
+                nb = [
+                    u
+                    for u in c[max(0, i - 2) : i + 3]
+                    if u is not t
+                    and u.stem != t.stem
+                    and (pid < 0 or phrase_of.get(u.start, -2) != pid)
+                    and not u.is_number
+                ]
+                if not nb:
+                    continue
+                mt = member[row[t.stem]]
+                ok = sum(1 for u in nb if u.stem in row and bool((mt & member[row[u.stem]]).any()))
+                (num_ctx if t.is_number else ent_ctx).append(ok / len(nb))
+        feats["num_ctx_min"] = min(num_ctx) if num_ctx else _MISSING
+        feats["ent_ctx_min"] = min(ent_ctx) if ent_ctx else _MISSING
+        # Two names/numbers of one summary sentence that the document only ever has in the
+        # opposite order ("Castleton beat Northfield" for "Northfield beat Castleton").
+        flips = 0
+        orders = doc.sent_order
+        for i, ka in enumerate(key):
+            for kb in key[i + 1 : i + 6]:
+                if ka.sent != kb.sent or ka.stem == kb.stem:
+                    continue
+                if phrase_of.get(ka.start, -1) == phrase_of.get(kb.start, -2):
+                    continue
+                both = np.flatnonzero(member[row[ka.stem]] & member[row[kb.stem]])
+                if both.size == 0:
+                    continue
+                same = any(orders[j][ka.stem] < orders[j][kb.stem] for j in both[:20])
+                flips += int(not same)
+        feats["key_order_flip"] = float(flips)
 
     # Gendered pronouns: "she" in the summary of a document that only says "he".
     s_fem = sum(1 for t in s_toks if t.norm in _FEM)

@@ -76,6 +76,8 @@ class LocalModel:
         trees: The boosted-tree ensemble.
         lexicon: Hashed corpus tables (IDF, capitalisation) used by the features.
         calibration: ``(a, b)`` of ``p = sigmoid(a * logit + b)``.
+        columns: Indices into :data:`FEATURE_NAMES` of the features the trees use, in their
+            order (``None``: all of them).
     """
 
     path: Path
@@ -83,6 +85,7 @@ class LocalModel:
     trees: GradientBoostedTrees
     lexicon: Lexicon
     calibration: tuple[float, float] = field(default=(1.0, 0.0))
+    columns: npt.NDArray[np.int64] | None = None
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> LocalModel:
@@ -105,8 +108,13 @@ class LocalModel:
                 f"no offline judge model in {root} (need {MODEL_FILE}, {METADATA_FILE})"
             )
         metadata: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
-        if tuple(metadata.get("features", ())) != FEATURE_NAMES:
-            raise ValueError(f"model in {root} was trained with another feature set; retrain it")
+        names = tuple(metadata.get("features", ()))
+        unknown = sorted(set(names) - set(FEATURE_NAMES))
+        if not names or unknown:
+            raise ValueError(
+                f"model in {root} was trained with features this version does not compute"
+                f" ({', '.join(unknown[:5]) or 'none listed'}); retrain it"
+            )
         with np.load(model_path) as data:
             arrays = {k: data[k] for k in data.files}
         trees = GradientBoostedTrees.from_arrays(arrays)
@@ -115,8 +123,16 @@ class LocalModel:
             cap=np.asarray(arrays["cap"], dtype=np.float32),
         )
         cal = metadata.get("calibration", {})
+        # A model may use a subset of the features, in its own order (older models keep working
+        # when features are added).
+        columns = np.array([FEATURE_NAMES.index(n) for n in names], dtype=np.int64)
         return cls(
-            root, metadata, trees, lexicon, (float(cal.get("a", 1.0)), float(cal.get("b", 0.0)))
+            root,
+            metadata,
+            trees,
+            lexicon,
+            (float(cal.get("a", 1.0)), float(cal.get("b", 0.0))),
+            columns,
         )
 
     @property
@@ -126,6 +142,8 @@ class LocalModel:
 
     def _probabilities(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         a, b = self.calibration
+        if self.columns is not None:
+            x = x[:, self.columns]
         z = a * self.trees.decision_function(x) + b
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -35.0, 35.0))), dtype=np.float64)
 

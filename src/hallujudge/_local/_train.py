@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hallujudge._local._augment import augment_rows
 from hallujudge._local._features import (
     FEATURE_MONOTONE,
     FEATURE_NAMES,
@@ -92,6 +93,9 @@ def train_local_model(
     params: GBMParams | None = None,
     sample_weight: Sequence[float] | None = None,
     n_folds: int = 5,
+    augment: float = 0.0,
+    augment_weight: float = 1.0,
+    features: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Train an offline judge on labelled pairs and write it to ``out_dir``.
 
@@ -103,14 +107,31 @@ def train_local_model(
         params: Boosting hyper-parameters (defaults to :class:`GBMParams`).
         sample_weight: Optional weight per training row (e.g. to balance data sources).
         n_folds: Folds of the cross-validation whose out-of-fold logits fit the calibration.
+        augment: Synthetic rows per training row (:func:`~._augment.augment_rows`: perturbed
+            summaries and document sentences as negatives, document sentences as positives),
+            made from ``train`` with ``seed``. 0 (the default) trains on ``train`` alone.
+        augment_weight: Sample weight of each synthetic row. Synthetic rows share their source
+            row's document, so they stay in its fold; the calibration is fitted on the
+            out-of-fold logits of the *real* rows only.
+        features: Names (from :data:`~._features.FEATURE_NAMES`) of the features to use, in
+            order; ``None`` uses all of them.
 
     Returns:
         The metadata written to ``metadata.json``.
 
     Raises:
-        ValueError: If labels are not 0/1, only one class is present, or weights mismatch.
+        ValueError: If labels are not 0/1, only one class is present, weights mismatch,
+            ``augment``/``augment_weight`` is negative, or a feature name is unknown.
     """
     t0 = time.perf_counter()
+    if augment < 0 or augment_weight < 0:
+        raise ValueError("augment and augment_weight must be >= 0")
+    names = tuple(features) if features is not None else FEATURE_NAMES
+    unknown = sorted(set(names) - set(FEATURE_NAMES))
+    if unknown or not names:
+        raise ValueError(f"unknown feature names {unknown}; choose from FEATURE_NAMES")
+    cols = [FEATURE_NAMES.index(n) for n in names]
+    monotone = tuple(FEATURE_MONOTONE[i] for i in cols)
     rows = [(str(d), str(s), int(y)) for d, s, y in train]
     labels = np.array([y for _, _, y in rows], dtype=np.int64)
     if not np.isin(labels, (0, 1)).all():
@@ -123,9 +144,25 @@ def train_local_model(
         if weights.shape != labels.shape or (weights < 0).any():
             raise ValueError("sample_weight must have one non-negative weight per training row")
     p = params or GBMParams()
-    docs = [d for d, _, _ in rows]
-    lex = build_lexicon(docs)
-    x = featurize([(d, s) for d, s, _ in rows], lex)
+    n_real = labels.size
+    synthetic = augment_rows(rows, ratio=augment, seed=seed) if augment > 0 else []
+    kinds: dict[str, int] = {}
+    for _, kind in synthetic:
+        kinds[kind] = kinds.get(kind, 0) + 1
+    if synthetic:
+        weights = np.concatenate(
+            [
+                np.ones(n_real) if weights is None else weights,
+                np.full(len(synthetic), float(augment_weight)),
+            ]
+        )
+        labels = np.concatenate([labels, np.array([r[2] for r, _ in synthetic], dtype=np.int64)])
+    all_rows = rows + [r for r, _ in synthetic]
+    real = np.arange(labels.size) < n_real
+    # The lexicon (IDF, capitalisation) comes from the real documents only.
+    lex = build_lexicon([d for d, _, _ in rows])
+    docs = [d for d, _, _ in all_rows]
+    x = featurize([(d, s) for d, s, _ in all_rows], lex)[:, cols]
 
     # Out-of-fold logits -> Platt calibration (honest: each logit comes from a model that never
     # saw that row's document).
@@ -143,14 +180,12 @@ def train_local_model(
             params=p,
             sample_weight=None if weights is None else weights[tr],
             seed=seed + f + 1,
-            monotone=FEATURE_MONOTONE,
+            monotone=monotone,
         )
         oof[te] = m.decision_function(x[te])
-    a, b = fit_platt(oof, labels)
-    cv_probs = 1.0 / (1.0 + np.exp(-np.clip(a * oof + b, -35, 35)))
-    trees = fit_gbm(
-        x, labels, params=p, sample_weight=weights, seed=seed, monotone=FEATURE_MONOTONE
-    )
+    a, b = fit_platt(oof[real], labels[real])
+    cv_probs = 1.0 / (1.0 + np.exp(-np.clip(a * oof[real] + b, -35, 35)))
+    trees = fit_gbm(x, labels, params=p, sample_weight=weights, seed=seed, monotone=monotone)
     train_seconds = time.perf_counter() - t0
 
     out = Path(out_dir)
@@ -168,11 +203,9 @@ def train_local_model(
         "version": f"{FORMAT_VERSION}+data.{digest[:8]}.model.{weights_digest[:8]}",
         "format": FORMAT_VERSION,
         "kind": "features -> numpy gradient-boosted trees -> Platt calibration",
-        "features": list(FEATURE_NAMES),
+        "features": list(names),
         "params": asdict(p),
-        "monotone_decreasing": [
-            n for n, m in zip(FEATURE_NAMES, FEATURE_MONOTONE, strict=True) if m < 0
-        ],
+        "monotone_decreasing": [n for n, m in zip(names, monotone, strict=True) if m < 0],
         "seed": seed,
         "calibration": {
             "method": f"platt on {k}-fold out-of-fold logits of the training rows, grouped by"
@@ -183,13 +216,20 @@ def train_local_model(
         "training_data_hash": digest,  # flat alias, used in cache keys by the backend
         "training_data": {
             "sha256": digest,
-            "n_rows": int(labels.size),
+            "n_rows": n_real,
             "n_documents": n_groups,
-            "n_consistent": int(labels.sum()),
-            "n_inconsistent": int(labels.size - labels.sum()),
+            "n_consistent": int(labels[real].sum()),
+            "n_inconsistent": int(n_real - labels[real].sum()),
             "weighted": weights is not None,
         },
-        "metrics": {"train_cv": classification_metrics(labels, cv_probs)},
+        "augmentation": {
+            "ratio": augment,
+            "weight": augment_weight,
+            "seed": seed,
+            "n_rows": len(synthetic),
+            "kinds": dict(sorted(kinds.items())),
+        },
+        "metrics": {"train_cv": classification_metrics(labels[real], cv_probs)},
         "training_seconds": round(train_seconds, 3),
         "files": {MODEL_FILE: (out / MODEL_FILE).stat().st_size},
     }

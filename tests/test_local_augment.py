@@ -1,0 +1,135 @@
+"""Tests of the synthetic training pairs for the offline judge (hallujudge._local._augment)."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+
+import pytest
+
+from hallujudge._local._augment import (
+    ANTONYMS,
+    NEGATIVE_KINDS,
+    augment_rows,
+    perturb_antonym,
+    perturb_date,
+    perturb_entity,
+    perturb_negation,
+    perturb_number,
+    perturb_pronoun,
+    positive_from_document,
+)
+from hallujudge._local._features import FEATURE_NAMES, analyze, build_lexicon
+
+DOC = (
+    "Milbrook council has approved plans for 120 new homes on the former brickworks site. "
+    "Councillor Ana Ruiz said 40 of the homes would be offered at below-market rents. "
+    "Construction is due to start on Monday in March and take about three years, "
+    "according to the developer Hartley Homes."
+)
+SUMMARY = "Milbrook council approved 120 homes, said Councillor Ana Ruiz on Monday."
+ROWS = [
+    (DOC, SUMMARY, 1),
+    (DOC, "The council rejected 12 homes.", 0),
+    (
+        "Tom Baker scored twice as Northfield beat Castleton 2-1 on Saturday. He was the best "
+        "player on the pitch, said the coach Maria Lopez after the match in Leeds.",
+        "Northfield beat Castleton as Tom Baker scored twice.",
+        1,
+    ),
+]
+
+
+def rng() -> random.Random:
+    return random.Random(0)
+
+
+def test_number_swap_changes_only_a_number() -> None:
+    for seed in range(20):
+        out = perturb_number(SUMMARY, DOC, random.Random(seed))
+        assert out is not None and out != SUMMARY
+        # The one number of the summary was replaced, and nothing else changed.
+        new = re.fullmatch(r"Milbrook council approved ([\d.,]+|\w+) homes, said Councillor Ana"
+                           r" Ruiz on Monday\.", out)  # fmt: skip
+        assert new is not None and new.group(1) != "120"
+    assert perturb_number("No digits here at all.", DOC, rng()) is None
+
+
+def test_number_swap_uses_document_numbers_for_role_swaps() -> None:
+    outs = {perturb_number(SUMMARY, DOC, random.Random(s)) for s in range(40)}
+    assert any(o is not None and " 40 homes" in o for o in outs)  # 40 is the rents number
+
+
+def test_entity_swap_uses_another_name() -> None:
+    seen_doc = seen_pool = False
+    for seed in range(40):
+        out = perturb_entity(SUMMARY, DOC, random.Random(seed), pool=("Oxford", "Tarland"))
+        assert out is not None and out != SUMMARY
+        seen_doc |= "Hartley Homes" in out
+        seen_pool |= "Oxford" in out or "Tarland" in out
+    assert seen_doc and seen_pool
+    assert perturb_entity("the cat sat on the mat.", DOC, rng()) is None
+
+
+def test_antonym_negation_date_pronoun() -> None:
+    assert perturb_antonym("The council approved the plan.", rng()) == (
+        "The council rejected the plan."
+    )
+    assert perturb_antonym("Prices Rose sharply.", rng()) == "Prices Fell sharply."
+    assert perturb_antonym("Nothing to flip.", rng()) is None
+    assert all(ANTONYMS[ANTONYMS[w]] == w or ANTONYMS[w] in ANTONYMS for w in ANTONYMS)
+    assert perturb_negation("The plan was approved.", rng()) == "The plan was not approved."
+    assert perturb_negation("The plan was not approved.", random.Random(1)) in (
+        "The plan was approved.",
+    )
+    assert perturb_negation("Cats purr.", rng()) is None
+    out = perturb_date("It opened on Monday.", rng())
+    assert out is not None and "Monday" not in out and out.startswith("It opened on ")
+    assert perturb_date("No date.", rng()) is None
+    assert perturb_pronoun("He said his plan works.", rng()) == "She said her plan works."
+    assert perturb_pronoun("It works.", rng()) is None
+
+
+def test_positive_is_a_document_sentence_or_a_prefix_of_one() -> None:
+    for seed in range(20):
+        pos = positive_from_document(DOC, random.Random(seed))
+        assert pos is not None
+        assert pos.rstrip(".") in DOC or pos[:-1] in DOC
+    assert positive_from_document("", rng()) is None
+
+
+def test_augment_rows_is_seeded_sized_and_labelled() -> None:
+    a = augment_rows(ROWS, ratio=10, seed=3)
+    assert a == augment_rows(ROWS, ratio=10, seed=3)
+    assert a != augment_rows(ROWS, ratio=10, seed=4)
+    assert len(a) == 30
+    docs = {d for d, _, _ in ROWS}
+    kinds = Counter(k for _, k in a)
+    assert set(kinds) <= {*NEGATIVE_KINDS, "positive"}
+    for (doc, summ, label), kind in a:
+        assert doc in docs  # synthetic rows keep a training document (grouped folds stay clean)
+        assert label == (1 if kind == "positive" else 0)
+        if kind == "unrelated":
+            assert all(s != summ for d, s, _ in ROWS if d == doc)
+        elif kind != "positive":
+            assert summ not in [s for _, s, _ in ROWS]  # a real change was made
+    assert augment_rows(ROWS, ratio=0, seed=0) == []
+    with pytest.raises(ValueError, match="ratio"):
+        augment_rows(ROWS, ratio=-1)
+
+
+def test_new_features_see_the_demo_style_errors() -> None:
+    lex = build_lexicon([DOC])
+
+    def f(summary: str, name: str) -> float:
+        return float(analyze(DOC, summary, lex).features[FEATURE_NAMES.index(name)])
+
+    assert f("Milbrook council rejected plans for 120 homes.", "antonym_conflict") == 1.0
+    assert f("Milbrook council approved plans for 120 homes.", "antonym_conflict") == 0.0
+    # 40 is in the document, but attached to the rents, not the homes being approved.
+    assert f("The council approved plans for 40 new homes.", "num_ctx_min") < f(
+        "The council approved plans for 120 new homes.", "num_ctx_min"
+    )
+    assert f("Hartley Homes said Ana Ruiz approved it.", "key_order_flip") >= 1.0
+    assert f("Ana Ruiz said it, according to Hartley Homes.", "key_order_flip") == 0.0
