@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hallujudge._local import DEFAULT_MODEL_DIR, LocalModel, LocalPrediction, train_local_model
 from hallujudge._local._data import find_shared_data, load_pairs
 from hallujudge._local._features import FEATURE_NAMES, analyze, build_lexicon
-from hallujudge._local._gbm import GBMParams, GradientBoostedTrees, fit_gbm
+from hallujudge._local._gbm import GBMParams, GradientBoostedTrees, average_trees, fit_gbm
 from hallujudge._local._metrics import classification_metrics, ece, roc_auc
 from hallujudge._local._text import split_sentences, stem, tokenize
 from hallujudge._local._train import data_hash, fit_platt
@@ -413,3 +413,23 @@ def test_gbm_monotone_constraint_is_exact() -> None:
     free = fit_gbm(x, y, params=params)
     z_free = free.decision_function(np.column_stack([grid, np.full(200, 0.5)]))
     assert (np.diff(z_free) > 1e-9).any()  # without the constraint the curve does go up
+
+
+def test_average_trees_is_the_mean_of_the_log_odds_and_bagging_trains(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(400, 3))
+    y = (x[:, 0] + 0.5 * rng.normal(size=400) > 0).astype(np.int64)
+    params = GBMParams(n_trees=20, max_depth=2, min_leaf=5.0)
+    fits = [fit_gbm(x, y, params=params, seed=s) for s in (0, 1, 2)]
+    avg = average_trees(fits)
+    want = np.mean([f.decision_function(x) for f in fits], axis=0)
+    np.testing.assert_allclose(avg.decision_function(x), want, rtol=1e-12, atol=1e-12)
+    assert avg.feature.shape[0] == 60
+    with pytest.raises(ValueError, match="at least one model"):
+        average_trees([])
+    train = synthetic(60, seed=4)
+    meta = train_local_model(train, tmp_path / "b", seed=1, params=params, n_bags=3)
+    assert meta["n_bags"] == 3
+    assert LocalModel.load(tmp_path / "b").trees.feature.shape[0] == 60
+    with pytest.raises(ValueError, match="n_bags"):
+        train_local_model(train, tmp_path / "c", n_bags=0)

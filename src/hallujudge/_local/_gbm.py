@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["GBMParams", "GradientBoostedTrees", "fit_gbm"]
+__all__ = ["GBMParams", "GradientBoostedTrees", "average_trees", "fit_gbm"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -114,6 +114,27 @@ class GradientBoostedTrees:
             self.base,
             self.depth,
         )
+
+
+def average_trees(models: Sequence[GradientBoostedTrees]) -> GradientBoostedTrees:
+    """One ensemble whose log-odds are the mean of ``models``' log-odds (seed bagging).
+
+    The result has the same flat format (trees concatenated, leaves divided by the model count),
+    so saving, loading and inference are unchanged.
+
+    Raises:
+        ValueError: If ``models`` is empty or the depths differ.
+    """
+    if not models or len({m.depth for m in models}) != 1:
+        raise ValueError("average_trees needs at least one model, all of the same depth")
+    k = float(len(models))
+    return GradientBoostedTrees(
+        feature=np.concatenate([m.feature for m in models]),
+        threshold=np.concatenate([m.threshold for m in models]),
+        leaf=np.concatenate([m.leaf for m in models]) / k,
+        base=float(np.mean([m.base for m in models])),
+        depth=models[0].depth,
+    )
 
 
 def _bin_edges(x: FloatArray, max_bins: int) -> list[FloatArray]:

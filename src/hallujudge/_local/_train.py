@@ -26,7 +26,7 @@ from hallujudge._local._features import (
     build_lexicon,
     featurize,
 )
-from hallujudge._local._gbm import GBMParams, fit_gbm
+from hallujudge._local._gbm import GBMParams, GradientBoostedTrees, average_trees, fit_gbm
 from hallujudge._local._metrics import classification_metrics
 from hallujudge._local._model import METADATA_FILE, MODEL_FILE, LocalModel
 
@@ -84,6 +84,25 @@ def _group_folds(docs: Sequence[str], n_folds: int, seed: int) -> npt.NDArray[np
     return fold_of_group[group]
 
 
+def _fit_bagged(
+    x: FloatArray,
+    y: npt.NDArray[np.int64],
+    *,
+    params: GBMParams,
+    sample_weight: FloatArray | None,
+    seed: int,
+    monotone: Sequence[int],
+    n_bags: int,
+) -> GradientBoostedTrees:
+    """``n_bags`` boosted ensembles on different subsampling seeds, averaged (1 = one ensemble)."""
+    fits = [
+        fit_gbm(x, y, params=params, sample_weight=sample_weight, seed=seed + 7919 * b,
+                monotone=monotone)
+        for b in range(n_bags)
+    ]  # fmt: skip
+    return fits[0] if n_bags == 1 else average_trees(fits)
+
+
 def train_local_model(
     train: Sequence[tuple[str, str, int]],
     out_dir: str | Path,
@@ -96,6 +115,7 @@ def train_local_model(
     augment: float = 0.0,
     augment_weight: float = 1.0,
     features: Sequence[str] | None = None,
+    n_bags: int = 1,
 ) -> dict[str, Any]:
     """Train an offline judge on labelled pairs and write it to ``out_dir``.
 
@@ -115,6 +135,8 @@ def train_local_model(
             out-of-fold logits of the *real* rows only.
         features: Names (from :data:`~._features.FEATURE_NAMES`) of the features to use, in
             order; ``None`` uses all of them.
+        n_bags: Boosted ensembles fitted on different subsampling seeds and averaged into one
+            (less dependence on the seed; inference cost grows with the tree count).
 
     Returns:
         The metadata written to ``metadata.json``.
@@ -126,6 +148,8 @@ def train_local_model(
     t0 = time.perf_counter()
     if augment < 0 or augment_weight < 0:
         raise ValueError("augment and augment_weight must be >= 0")
+    if n_bags < 1:
+        raise ValueError("n_bags must be >= 1")
     names = tuple(features) if features is not None else FEATURE_NAMES
     unknown = sorted(set(names) - set(FEATURE_NAMES))
     if unknown or not names:
@@ -174,18 +198,21 @@ def train_local_model(
         tr, te = folds != f, folds == f
         if labels[tr].min() == labels[tr].max() or not te.any():
             continue
-        m = fit_gbm(
+        m = _fit_bagged(
             x[tr],
             labels[tr],
             params=p,
             sample_weight=None if weights is None else weights[tr],
             seed=seed + f + 1,
             monotone=monotone,
+            n_bags=n_bags,
         )
         oof[te] = m.decision_function(x[te])
     a, b = fit_platt(oof[real], labels[real])
     cv_probs = 1.0 / (1.0 + np.exp(-np.clip(a * oof[real] + b, -35, 35)))
-    trees = fit_gbm(x, labels, params=p, sample_weight=weights, seed=seed, monotone=monotone)
+    trees = _fit_bagged(
+        x, labels, params=p, sample_weight=weights, seed=seed, monotone=monotone, n_bags=n_bags
+    )
     train_seconds = time.perf_counter() - t0
 
     out = Path(out_dir)
@@ -205,6 +232,7 @@ def train_local_model(
         "kind": "features -> numpy gradient-boosted trees -> Platt calibration",
         "features": list(names),
         "params": asdict(p),
+        "n_bags": n_bags,
         "monotone_decreasing": [n for n, m in zip(names, monotone, strict=True) if m < 0],
         "seed": seed,
         "calibration": {
