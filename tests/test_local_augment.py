@@ -7,6 +7,8 @@ import re
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hallujudge._local._augment import (
     ANTONYMS,
@@ -133,3 +135,30 @@ def test_new_features_see_the_demo_style_errors() -> None:
     )
     assert f("Hartley Homes said Ana Ruiz approved it.", "key_order_flip") >= 1.0
     assert f("Ana Ruiz said it, according to Hartley Homes.", "key_order_flip") == 0.0
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=st.lists(
+        st.sampled_from(list("aeiou tnrsAMTW0123456789.,()'\n"))
+        | st.sampled_from(
+            [" was ", " not ", " Monday ", " approved ", " he ", " 3.1 ", " 1,000 ", " Oxford "]
+        ),
+        max_size=40,
+    ).map("".join),
+    seed=st.integers(0, 10_000),
+)
+def test_perturbations_never_crash_and_always_change_the_text(text: str, seed: int) -> None:
+    r = random.Random(seed)
+    outs = [
+        perturb_number(text, DOC, r),
+        perturb_entity(text, DOC, r, pool=("Oxford", "Tarland")),
+        perturb_antonym(text, r),
+        perturb_negation(text, r),
+        perturb_date(text, r),
+        perturb_pronoun(text, r),
+    ]
+    for out in outs:
+        assert out is None or (isinstance(out, str) and out != text)
+    pos = positive_from_document(text, r)
+    assert pos is None or len(pos.split()) >= 6
