@@ -49,21 +49,22 @@ def batch_requests(judge: Judge, examples: Iterable[Any]) -> list[dict[str, Any]
     Returns:
         One ``{"custom_id": str, "body": dict}`` per example.
     """
+    from ._backends._base import Request
+    from ._backends._mistral import chat_body
+
     strategy = judge.strategy
     lines = []
     for index, item in enumerate(examples):
         example = to_example(item)
-        body: dict[str, Any] = {
-            "messages": [dict(m) for m in strategy.render(example)],
-            "temperature": judge.temperature,
-        }
-        if judge.seed is not None:
-            body["random_seed"] = judge.seed
-        if judge.max_tokens is not None:
-            body["max_tokens"] = judge.max_tokens
-        if strategy.response_format is not None:
-            body["response_format"] = strategy.response_format
-        lines.append({"custom_id": str(index), "body": body})
+        request = Request(
+            example=example,
+            messages=tuple(strategy.render(example)),
+            temperature=judge.temperature,
+            seed=judge.seed,
+            max_tokens=judge.max_tokens,
+            response_format=strategy.response_format,
+        )
+        lines.append({"custom_id": str(index), "body": chat_body(request)})
     return lines
 
 

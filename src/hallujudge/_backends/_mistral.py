@@ -99,6 +99,7 @@ __all__ = [
     "MistralBackend",
     "MistralClassifierBackend",
     "Transport",
+    "chat_body",
     "classifier_input",
     "map_mistral_error",
 ]
@@ -456,20 +457,7 @@ class MistralBackend(_MistralBase):
 
     async def complete(self, request: Request) -> Response:
         """Send one chat completion (see :meth:`Backend.complete`)."""
-        options: dict[str, Any] = {
-            "model": self.model,
-            "messages": [dict(m) for m in request.messages],
-            "temperature": request.temperature,
-        }
-        if request.seed is not None:
-            options["random_seed"] = request.seed
-        if request.max_tokens is not None:
-            options["max_tokens"] = request.max_tokens
-        if request.response_format is not None:
-            options["response_format"] = request.response_format
-        if request.logprobs:
-            options["logprobs"] = True
-            options["top_logprobs"] = 5
+        options = {"model": self.model, **chat_body(request)}
         try:
             if self.transport == "http":
                 result = await self._post(
@@ -517,6 +505,28 @@ def _sdk_arguments(options: dict[str, Any]) -> dict[str, Any]:
     if "response_format" in options:
         out["response_format"] = models.ResponseFormat.model_validate(options["response_format"])
     return out
+
+
+def chat_body(request: Request) -> dict[str, Any]:
+    """The chat-completion body of a request, without the model.
+
+    The same body serves live calls and the lines of a batch job, so both send exactly what the
+    prompt strategy rendered with the judge's settings.
+    """
+    body: dict[str, Any] = {
+        "messages": [dict(m) for m in request.messages],
+        "temperature": request.temperature,
+    }
+    if request.seed is not None:
+        body["random_seed"] = request.seed
+    if request.max_tokens is not None:
+        body["max_tokens"] = request.max_tokens
+    if request.response_format is not None:
+        body["response_format"] = request.response_format
+    if request.logprobs:
+        body["logprobs"] = True
+        body["top_logprobs"] = 5
+    return body
 
 
 def _text(content: Any) -> str:
