@@ -446,7 +446,8 @@ def test_hub_offline_fails_fast_with_clear_message(monkeypatch: pytest.MonkeyPat
 def test_hub_unreachable_fails_fast_without_offline_flag() -> None:
     pytest.importorskip("datasets")
     # A fresh process: `datasets` reads HF_HUB_OFFLINE at import, and conftest sets it here.
-    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
+    offline_flags = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
+    env = {k: v for k, v in os.environ.items() if k not in offline_flags}
     env["HF_ENDPOINT"] = "http://127.0.0.1:9"  # the discard port: refused at once
     code = (
         "import time\n"
