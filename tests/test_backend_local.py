@@ -1,0 +1,48 @@
+"""The local backend's model strings: best installed, gbm, ensemble, and trained directories."""
+
+from __future__ import annotations
+
+import pytest
+
+from hallujudge import ConfigurationError, Judge
+from hallujudge._local._neural import available
+
+
+def test_local_gbm_is_the_numpy_model_whatever_is_installed() -> None:
+    judge = Judge("local:gbm")
+    assert judge.model.startswith("local:local-gbm-")
+    assert "neural" not in judge.model
+    assert judge.prompt == "local-features@1"
+    verdict = judge.score("The bridge opened in 2001.", "The bridge opened in 1990.")
+    assert verdict.score is not None
+    assert 0.0 <= verdict.score <= 1.0
+
+
+@pytest.mark.skipif(available(), reason="the neural extra is installed here")
+def test_without_the_neural_extra_local_is_the_gbm_and_ensemble_says_what_to_install() -> None:
+    assert Judge("local").model == Judge("local:gbm").model
+    with pytest.raises(ConfigurationError, match=r"hallujudge\[neural\]"):
+        Judge("local:ensemble")
+
+
+@pytest.mark.skipif(not available(), reason="needs the neural extra (torch, transformers)")
+def test_with_the_neural_extra_local_is_the_ensemble() -> None:
+    judge = Judge("local")
+    assert "neural" in judge.model
+    assert judge.prompt == "local-ensemble@1"
+    verdict = judge.score(
+        "The museum opened in 1998 and holds 4,000 paintings.",
+        "The museum opened in 1998 and holds 9,000 paintings.",
+    )
+    assert verdict.score is not None
+    assert any(span.text == "9,000" for span in verdict.spans)  # the GBM's evidence is kept
+
+
+def test_a_missing_model_directory_is_a_configuration_error(tmp_path: object) -> None:
+    with pytest.raises(ConfigurationError, match=r"metadata\.json is missing"):
+        Judge(f"local:{tmp_path}")
+
+
+def test_local_takes_no_options() -> None:
+    with pytest.raises(ConfigurationError, match="takes no options"):
+        Judge("local", api_key="x")
