@@ -39,20 +39,24 @@ def load(args: argparse.Namespace) -> tuple[Dataset, Dataset, Dataset]:
         if not args.offline:
             sys.exit(f"FIB/USB data not found in {DATA}: see ../shared/data/README.md")
         print(f"(data not found in {DATA}: using synthetic pairs)")
-        return synthetic(args.eval_rows), synthetic(args.train_rows), synthetic(args.usb_rows)
+        return (
+            synthetic(args.eval_rows, "val"),
+            synthetic(args.train_rows, "fib"),
+            synthetic(args.usb_rows, "usb"),
+        )
     val = Dataset.from_jsonl(DATA / "fib" / "val.jsonl").head(args.eval_rows)
     fib = Dataset.from_jsonl(DATA / "fib" / "train.jsonl").head(args.train_rows)
     usb = Dataset.from_jsonl(DATA / "usb" / "train.jsonl").head(args.usb_rows)
     return val, fib, usb
 
 
-def synthetic(n: int) -> Dataset:
+def synthetic(n: int, kind: str) -> Dataset:
     rows = []
     for i in range(n // 2):
-        doc = f"Report {i}: the bridge in town {i} reopened after {i + 2} months of repairs."
+        doc = f"{kind} report {i}: the bridge in town {i} reopened after {i + 2} months of repairs."
         rows.append(Example(document=doc, summary=f"Bridge {i} reopened.", label=1))
         rows.append(Example(document=doc, summary=f"Bridge {i} was demolished.", label=0))
-    return Dataset(rows, name="synthetic")
+    return Dataset(rows, name=f"synthetic {kind}")
 
 
 def fine_tune(name: str, train: Dataset, args: argparse.Namespace) -> Judge | None:
