@@ -7,10 +7,11 @@ installed)::
     python scripts/build_neural_model.py --out /tmp/nn --epochs 1 --usb-rows 100 --fib-rows 50
     python scripts/build_neural_model.py --refit-only   # after a GBM rebuild: refit the ensemble
 
-The shipped adapter was built with (18 min of training on 2 shared cores)::
+The shipped adapter was built with (13 min of training on 2 shared cores, plus ~3 min of val
+scoring)::
 
-    python scripts/build_neural_model.py --full --train-layers 6 --epochs 2 --usb-rows 3000 \
-        --lr 6e-5 --rank 32
+    python scripts/build_neural_model.py --full --train-layers 6 --epochs 2 --lr 8e-5 --rank 32 \
+        --no-quantize
 
 What it does, in order:
 
