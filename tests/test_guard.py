@@ -177,3 +177,24 @@ def test_max_calls_bounds_fan_out_of_chunks_and_sentences() -> None:
     assert len(verdicts[0].meta["claims"]) == 4  # each sentence judged, over several windows
     assert peak == 3
     assert calls > 4 * 4  # 4 pairs x 4 sentences x several windows: real fan-out
+
+
+def test_cascade_latency_counts_every_level() -> None:
+    async def slow_unsure(request: Request) -> Response:
+        await asyncio.sleep(0.05)
+        return Response(text="", p_consistent=0.5)
+
+    async def slow_sure(request: Request) -> Response:
+        await asyncio.sleep(0.05)
+        return Response(text="", p_consistent=0.99)
+
+    cascade = Cascade(
+        [
+            Judge(FunctionBackend(slow_unsure, uses_prompt=False)),
+            Judge(FunctionBackend(slow_sure, uses_prompt=False)),
+        ]
+    )
+    verdict = cascade.score("d", "s")
+    assert verdict.meta["answered_by"] == 1
+    assert verdict.latency_s is not None
+    assert verdict.latency_s >= 0.1

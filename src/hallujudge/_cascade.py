@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -63,6 +64,7 @@ class Cascade(Judge):
     async def ajudge(self, example: Example) -> Verdict:
         """Judge with each judge in turn until one is confident."""
         low, high = self.band
+        started = time.perf_counter()
         trail: list[dict[str, Any]] = []
         verdict: Verdict | None = None
         for level, judge in enumerate(self.judges):
@@ -77,5 +79,6 @@ class Cascade(Judge):
         return verdict.model_copy(
             update={
                 "meta": {**verdict.meta, "cascade": trail, "answered_by": len(trail) - 1},
+                "latency_s": time.perf_counter() - started,  # every level it went through
             }
         )
