@@ -205,6 +205,18 @@ def test_ensemble_keeps_the_gbms_reason_and_spans(ensemble) -> None:  # type: ig
     )
 
 
+def test_neural_only_mode_returns_the_neural_probability(neural) -> None:  # type: ignore[no-untyped-def]
+    from hallujudge._local._ensemble import EnsembleModel
+    from hallujudge._local._model import LocalModel
+
+    only = EnsembleModel(LocalModel.load(), neural, {"weight": 0.0, "a": 1.0, "b": 0.0})
+    got = [p.p_consistent for p in only.predict_many(PAIRS)]
+    assert np.allclose(got, neural.predict_many(PAIRS), atol=1e-9)
+    assert [p.spans for p in only.predict_many(PAIRS)] == [
+        p.spans for p in only.gbm.predict_many(PAIRS)
+    ]
+
+
 @pytest.mark.skipif(not (DATA / "fib" / "val.jsonl").is_file(), reason="shared data absent")
 def test_shipped_metrics_match_a_recomputation_on_fib_val(ensemble) -> None:  # type: ignore[no-untyped-def]
     rows = load_pairs(DATA / "fib" / "val.jsonl")

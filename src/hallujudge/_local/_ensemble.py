@@ -136,6 +136,20 @@ class EnsembleModel:
         params = dict(neural.metadata.get("ensemble", {"weight": 0.5, "a": 1.0, "b": 0.0}))
         return cls(LocalModel.load(gbm_path), neural, params)
 
+    @classmethod
+    def load_neural_only(
+        cls, gbm_path: str | Path | None = None, neural_path: str | Path | None = None
+    ) -> EnsembleModel:
+        """The neural model's own calibrated probability, with the GBM's reason and spans.
+
+        The rule becomes ``weight=0, a=1, b=0``, i.e. ``p = p_neural`` exactly.
+        """
+        return cls(
+            LocalModel.load(gbm_path),
+            NeuralModel.load(neural_path),
+            {"weight": 0.0, "a": 1.0, "b": 0.0, "neural_only": True},
+        )
+
     @property
     def version(self) -> str:
         """``<gbm version>+<neural version>``."""
@@ -143,8 +157,10 @@ class EnsembleModel:
 
     @property
     def fitted_for_gbm(self) -> bool:
-        """True if the combination rule was fitted for the loaded GBM version."""
-        return self.params.get("gbm_version") == self.gbm.version
+        """True if the combination rule was fitted for the loaded GBM version (or ignores it)."""
+        return bool(self.params.get("neural_only")) or (
+            self.params.get("gbm_version") == self.gbm.version
+        )
 
     def predict(self, document: str, summary: str) -> LocalPrediction:
         """Judge one pair. See :meth:`predict_many`."""
