@@ -46,3 +46,15 @@ def test_a_missing_model_directory_is_a_configuration_error(tmp_path: object) ->
 def test_local_takes_no_options() -> None:
     with pytest.raises(ConfigurationError, match="takes no options"):
         Judge("local", api_key="x")
+
+
+@pytest.mark.skipif(not available(), reason="needs the neural extra (torch, transformers)")
+def test_local_neural_is_the_cross_encoder_alone() -> None:
+    doc = "The museum opened in 1998 and holds 4,000 paintings."
+    summary = "The museum opened in 1998 and holds 9,000 paintings."
+    neural = Judge("local:neural")
+    assert neural.prompt == "local-neural@1"
+    assert neural.model.startswith("local:neural-only+")
+    scores = {m: Judge(m).score(doc, summary).score for m in ("local:neural", "local:ensemble")}
+    assert scores["local:neural"] is not None
+    assert scores["local:neural"] != scores["local:ensemble"]

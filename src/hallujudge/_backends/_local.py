@@ -7,6 +7,7 @@ The default model ships with the package and runs on CPU with numpy only: no key
   fitted for the shipped GBM, else the numpy GBM alone;
 * ``"local:gbm"``: the numpy GBM, whatever is installed;
 * ``"local:ensemble"``: the ensemble, or a ConfigurationError saying what to install;
+* ``"local:neural"``: the cross-encoder's probability alone (with the GBM's reason and spans);
 * ``"local:/path/to/dir"``: a model trained with ``FineTuner("local")``.
 """
 
@@ -38,11 +39,11 @@ def _load(path: Path) -> LocalModel:
     return LocalModel.load(path)
 
 
-@functools.lru_cache(maxsize=1)
-def _load_ensemble() -> Any:
+@functools.lru_cache(maxsize=2)
+def _load_ensemble(neural_only: bool) -> Any:
     from .._local._ensemble import EnsembleModel
 
-    return EnsembleModel.load()
+    return EnsembleModel.load_neural_only() if neural_only else EnsembleModel.load()
 
 
 def _ensemble_ready() -> bool:
@@ -62,7 +63,8 @@ class LocalBackend(Backend):
     """Scores pairs with the embedded model (or one trained by ``FineTuner("local")``).
 
     Args:
-        path: ``""`` (best installed), ``"gbm"``, ``"ensemble"``, or a trained model directory.
+        path: ``""`` (best installed), ``"gbm"``, ``"ensemble"``, ``"neural"``, or a trained
+            model directory.
         **options: Accepted for symmetry with other backends; none apply here.
     """
 
@@ -77,11 +79,12 @@ class LocalBackend(Backend):
             )
         self._threaded = False
         kind = path or ("ensemble" if _ensemble_ready() else "gbm")
-        if kind == "ensemble":
-            self.model: _Predictor = self._ensemble()
-            self.input_format = "local-ensemble@1"
+        if kind in ("ensemble", "neural"):
+            self.model: _Predictor = self._ensemble(neural_only=kind == "neural")
+            self.input_format = f"local-{kind}@1"
             self._threaded = True  # the cross-encoder takes ~10 ms: keep the event loop free
-            self.name = f"local:{self.model.version}"
+            prefix = "neural-only+" if kind == "neural" else ""
+            self.name = f"local:{prefix}{self.model.version}"
             return
         directory = DEFAULT_MODEL_DIR if kind == "gbm" else Path(path).expanduser()
         if not (directory / "metadata.json").is_file():
@@ -101,7 +104,7 @@ class LocalBackend(Backend):
         self.name = f"local:{directory}" if custom else f"local:{self.model.version}"
 
     @staticmethod
-    def _ensemble() -> _Predictor:
+    def _ensemble(*, neural_only: bool) -> _Predictor:
         from .._local._neural import available
 
         if not available():
@@ -111,7 +114,7 @@ class LocalBackend(Backend):
                 "to the numpy model by itself"
             )
         try:
-            model: _Predictor = _load_ensemble()
+            model: _Predictor = _load_ensemble(neural_only)
         except (OSError, ValueError, KeyError, ImportError) as exc:
             raise ConfigurationError(f"could not load the local ensemble: {exc}") from exc
         return model
