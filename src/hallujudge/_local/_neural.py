@@ -226,8 +226,12 @@ def build_network(
         A ``torch.nn.Module`` whose ``forward(input_ids, attention_mask)`` returns logits.
     """
     import torch
+    import transformers
     from torch import nn
     from transformers import AutoModel
+
+    # Loading local files needs no progress bar on the user's stderr (guardrails, CLIs).
+    transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
     class LoRALinear(nn.Module):
         """``base(x) + scale * x A^T B^T`` with ``base`` frozen and ``B`` starting at zero."""
