@@ -198,3 +198,15 @@ def test_cascade_latency_counts_every_level() -> None:
     assert verdict.meta["answered_by"] == 1
     assert verdict.latency_s is not None
     assert verdict.latency_s >= 0.1
+
+
+@pytest.mark.parametrize(("seed", "expected"), [(7, [7, 8, 9]), (None, [None, None, None])])
+def test_samples_send_distinct_seeds_or_none(seed: int | None, expected: list[int | None]) -> None:
+    from hallujudge import FakeBackend
+
+    fake = FakeBackend()
+    Judge(fake, samples=3, seed=seed).score("doc", "summary")
+    assert sorted(r.seed for r in fake.requests if r.seed is not None) == [
+        s for s in expected if s is not None
+    ]
+    assert sum(r.seed is None for r in fake.requests) == expected.count(None)

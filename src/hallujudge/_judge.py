@@ -337,10 +337,9 @@ class Judge:
     async def _judge_sampled(self, example: Example) -> Verdict:
         if not self.samples or not self.backend.uses_prompt:
             return await self._judge_once(example, self.seed)
-        base = self.seed or 0
-        verdicts = await asyncio.gather(
-            *(self._judge_once(example, base + i) for i in range(self.samples))
-        )
+        # Distinct seeds make the samples differ reproducibly; seed=None leaves it to the server.
+        seeds = [None if self.seed is None else self.seed + i for i in range(self.samples)]
+        verdicts = await asyncio.gather(*(self._judge_once(example, seed) for seed in seeds))
         scored = [v for v in verdicts if v.scored]
         usage = _sum_usage(verdicts)
         if not scored:
