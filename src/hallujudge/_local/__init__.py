@@ -17,6 +17,14 @@ Rebuild the shipped model with ``python scripts/build_default_model.py``; train 
 """
 
 from hallujudge._local._model import DEFAULT_MODEL_DIR, LocalModel, LocalPrediction
+from hallujudge._local._pairs import MinimalPair, load_minimal_pairs
 from hallujudge._local._train import train_local_model
 
-__all__ = ["DEFAULT_MODEL_DIR", "LocalModel", "LocalPrediction", "train_local_model"]
+__all__ = [
+    "DEFAULT_MODEL_DIR",
+    "LocalModel",
+    "LocalPrediction",
+    "MinimalPair",
+    "load_minimal_pairs",
+    "train_local_model",
+]
