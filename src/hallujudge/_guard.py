@@ -19,6 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from . import _observe
 from ._claims import split_sentences
 from ._errors import ConfigurationError, HallucinationError
 from ._judge import Judge
@@ -94,6 +95,7 @@ class Guard:
         """Check an answer. Sync twin of :meth:`acheck`."""
         return run_sync(self.acheck(context, answer), async_name="guard.acheck")
 
+    @_observe.observed("guard_check")
     async def acheck(self, context: str, answer: str) -> GuardResult:
         """Check every sentence of ``answer`` against ``context``.
 

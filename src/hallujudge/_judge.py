@@ -18,7 +18,7 @@ from tenacity import (
     stop_before_delay,
 )
 
-from . import _tracing
+from . import _observe, _tracing
 from ._backends._base import Backend, Request, Response
 from ._backends._resolver import resolve_backend
 from ._chunking import CHARS_PER_TOKEN, estimate_tokens, split_windows
@@ -256,6 +256,7 @@ class Judge:
         _check_text("summary", summary)
         return await self.ajudge(Example(document=document, summary=summary))
 
+    @_observe.observed("judgment")
     @_tracing.traced("hallujudge.Judge.score", inputs=_tracing.judge_inputs)
     async def ajudge(self, example: Example) -> Verdict:
         """Judge one :class:`Example` (the core every other method goes through)."""
