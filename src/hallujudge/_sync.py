@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextvars
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -44,7 +45,9 @@ def run_sync(coro: Coroutine[Any, Any, T], *, async_name: str) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return _runner().run(coro)
+        # The caller's context, not the one the runner captured on its first call: context
+        # variables set since (the current OpenTelemetry span, say) must reach the coroutine.
+        return _runner().run(coro, context=contextvars.copy_context())
     coro.close()
     raise ConfigurationError(
         f"called from inside a running event loop; use `await {async_name}(...)` instead"
