@@ -34,6 +34,7 @@ __all__ = [
     "Metric",
     "PairedTest",
     "average_precision",
+    "bootstrap_category_counts",
     "bootstrap_classification",
     "bootstrap_mean",
     "bootstrap_scores",
@@ -388,17 +389,38 @@ def bootstrap_classification(
     """
     y = np.asarray(y_pos, dtype=bool)
     p = np.asarray(pred, dtype=np.int64)
-    n = y.size
+    cat = y.astype(np.int64) * 3 + np.where(p < 0, 2, p)
+    return bootstrap_category_counts(np.bincount(cat, minlength=_CATEGORIES), n_boot, seed)
+
+
+def bootstrap_category_counts(
+    category_counts: npt.ArrayLike, n_boot: int = 1000, seed: int = 0
+) -> dict[str, dict[str, tuple[float | None, float | None]]]:
+    """:func:`bootstrap_classification` from the six row-category counts alone.
+
+    For data that is never in one place (per-block counts summed, as in ``hallujudge.ray``):
+    the result is identical to :func:`bootstrap_classification` on the rows themselves.
+
+    Args:
+        category_counts: Rows per category ``y_pos * 3 + (0 said consistent, 1 said
+            inconsistent, 2 unscored)``.
+        n_boot: Number of resamples (0 disables intervals).
+        seed: Seed of the resampling generator.
+
+    Returns:
+        As :func:`bootstrap_classification`.
+    """
+    observed = np.asarray(category_counts, dtype=np.int64)
+    n = int(observed.sum())
     empty: dict[str, tuple[float | None, float | None]] = dict.fromkeys(
         CLASSIFICATION_METRICS, (None, None)
     )
     if n == 0 or n_boot <= 0:
         return {"scored": dict(empty), "strict": dict(empty)}
-    cat = y.astype(np.int64) * 3 + np.where(p < 0, 2, p)
     # These metrics depend on the rows only through the six category counts, and resampling
     # n rows with replacement draws those counts from Multinomial(n, observed shares): the same
     # distribution as resampling row indices, in O(n_boot) instead of O(n_boot * n).
-    shares = np.bincount(cat, minlength=_CATEGORIES) / n
+    shares = observed / n
     rng = np.random.default_rng(seed)
     counts = rng.multinomial(n, shares, size=n_boot).astype(np.float64)
     neg_ok, neg_flag, neg_uns, pos_miss, pos_ok, pos_uns = counts.T
