@@ -2,15 +2,17 @@
 
 Usage (from the project root)::
 
-    python benchmarks/ray_local.py [--rows 20000] [--model local:gbm] [--batch-size 500]
+    python benchmarks/ray_local.py [--rows 10000] [--rounds 2] [--model local:gbm]
+                                   [--batch-size 500]
 
 Measured side by side in one run, on the same short synthetic pairs (the ones tests/test_ray.py
-uses): ``Judge.score_many`` in this process, then ``hallujudge.ray.judge_dataset`` with an actor
-pool of 1 and 2 workers on a local ``ray.init(num_cpus=2)``. Ray figures are reported twice:
-end to end (actor start-up, model load, judging, moving the rows; what a user waits for) and
-"steady" (the same run minus the time until the first batch came back, which is mostly actor
-start-up). ``ray.init`` itself is not counted. Also times ``hallujudge.ray.report`` on the
-judged dataset.
+uses), interleaved round by round so that load from other work hits every variant alike:
+``Judge.score_many`` in this process, then ``hallujudge.ray.judge_dataset`` with an actor
+pool of 1 and 2 workers on a local ``ray.init(num_cpus=2)``; each figure is the mean over
+rounds. Ray figures are reported twice: end to end (actor start-up, model load, judging,
+moving the rows; what a user waits for) and "steady" (the same run minus the time until the
+first batch came back, which is mostly actor start-up). ``ray.init`` itself is not counted.
+Also times ``hallujudge.ray.report`` on the judged dataset.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -61,9 +64,14 @@ def on_ray(rows: list[dict[str, object]], model: str, workers: int, batch_size: 
     return n / (done - started), (n - first_rows) / (done - first)
 
 
+def _fmt(values: list[float]) -> str:
+    return ", ".join(f"{v:.0f}" for v in values)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--model", default="local:gbm")
     parser.add_argument("--batch-size", type=int, default=500)
     args = parser.parse_args()
@@ -77,18 +85,25 @@ def main() -> None:
         f"python {platform.python_version()}, ray {ray.__version__}, "
         f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
     )
-    single = one_process(rows, args.model)
-    print(f"  one process (score_many)   {single:8.0f} rows/s   1.00x")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     ray.data.DataContext.get_current().enable_progress_bars = False
     try:
+        single, total, steady = [], {1: [], 2: []}, {1: [], 2: []}
+        for _ in range(args.rounds):
+            single.append(one_process(rows, args.model))
+            for workers in (1, 2):
+                t, s = on_ray(rows, args.model, workers, args.batch_size)
+                total[workers].append(t)
+                steady[workers].append(s)
+        base = statistics.mean(single)
+        print(f"  one process (score_many)   {base:8.0f} rows/s   1.00x   rounds {_fmt(single)}")
         for workers in (1, 2):
-            total, steady = on_ray(rows, args.model, workers, args.batch_size)
-            print(
-                f"  ray, {workers} worker{'s' if workers > 1 else ' '}            "
-                f"{total:8.0f} rows/s   {total / single:.2f}x end to end | "
-                f"steady {steady:8.0f} rows/s   {steady / single:.2f}x"
-            )
+            name = f"ray, {workers} worker{'s' if workers > 1 else ' '}"
+            for kind, runs in (("end to end", total[workers]), ("steady    ", steady[workers])):
+                rate = statistics.mean(runs)
+                print(
+                    f"  {name} {kind} {rate:8.0f} rows/s   {rate / base:.2f}x   rounds {_fmt(runs)}"
+                )
         from hallujudge import ray as hj_ray
 
         ds = ray.data.from_items(rows, override_num_blocks=8)
