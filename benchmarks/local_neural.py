@@ -2,8 +2,15 @@
 
 Usage (from the project root, with ``../shared/data`` present)::
 
-    python benchmarks/local_neural.py            # ~3-5 min on 2 busy cores
-    python benchmarks/local_neural.py --threads 2 --boot 1000
+    python benchmarks/local_neural.py            # ~10-20 min on 2 busy cores
+    python benchmarks/local_neural.py --threads 2 --boot 1000 --no-ood
+
+Speed: the onnxruntime paths (int8, the shipped setting, and fp32) against the old torch path
+(the same merged network in torch fp32, batches of 32, needs ``hallujudge[neural-train]``), in
+one run on the same inputs: FIB val pairs as they come, and 100 synthetic inputs of exactly 256
+word pieces. Accuracy: ``ood/dev`` per part (the data README's 12 parts) and macro-averaged over
+parts (balanced accuracy at 0.5 and ROC-AUC, 95% bootstrap intervals resampling within each
+part), the minimal-pairs suite per category, then the val and held-out tables below.
 
 Prints, for FIB val (all 180 rows and the first 100), USB val and finally the held-out
 ``fib/test-cnndm.jsonl`` (reported only: never used to train, tune or select anything): accuracy,
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 import warnings
@@ -32,7 +40,9 @@ import numpy as np  # noqa: E402
 
 from hallujudge._local._data import find_shared_data, load_pairs  # noqa: E402
 from hallujudge._local._ensemble import EnsembleModel, combine, fit_ensemble  # noqa: E402
-from hallujudge._local._metrics import bootstrap_ci, classification_metrics  # noqa: E402
+from hallujudge._local._metrics import bootstrap_ci, classification_metrics, roc_auc  # noqa: E402
+from hallujudge._local._neural import NeuralModel, encode_pairs  # noqa: E402
+from hallujudge._local._pairs import load_minimal_pairs  # noqa: E402
 
 KEYS = ("accuracy", "balanced_accuracy", "roc_auc", "ece")
 
@@ -62,28 +72,145 @@ def _rate(fn: Any, pairs: list[tuple[str, str]]) -> float:
     return len(pairs) / (time.perf_counter() - t0)
 
 
+def _balanced_accuracy(y: np.ndarray, p: np.ndarray) -> float:
+    pred = p >= 0.5
+    return float(np.mean([np.mean(pred[y == 1]), np.mean(~pred[y == 0])]))
+
+
+def ood_part(source: str) -> str:
+    """The data README's 12 parts: BEGIN's dialogue models pooled per dataset."""
+    return re.sub(r"^(begin-[a-z]+)-.*$", r"\1", source)
+
+
+def _ood_tables(preds: dict[str, np.ndarray], y: np.ndarray, parts: np.ndarray, boot: int) -> None:
+    names = sorted(set(parts.tolist()))
+    print(f"\n### ood/dev per part (n={len(y)}; balanced accuracy / ROC-AUC, 95% CI)\n")
+    print("| part | n | " + " | ".join(preds) + " |")
+    print("|---|---|" + "---|" * len(preds))
+    rng = np.random.default_rng(0)
+    idx = {n: np.flatnonzero(parts == n) for n in names}
+    macro: dict[str, list[tuple[float, float]]] = {m: [] for m in preds}
+    for _ in range(boot):
+        draw = {n: rng.choice(i, i.size) for n, i in idx.items()}
+        for m, p in preds.items():
+            ba = np.mean([_balanced_accuracy(y[d], p[d]) for d in draw.values()])
+            auc = np.nanmean([roc_auc(y[d], p[d]) for d in draw.values()])
+            macro[m].append((float(ba), float(auc)))
+    for n in names:
+        i = idx[n]
+        cells = []
+        for p in preds.values():
+            ci = bootstrap_ci(y[i], p[i], n_boot=boot, seed=0)
+            lo_b, hi_b = ci["balanced_accuracy"]
+            lo_a, hi_a = ci["roc_auc"]
+            cells.append(
+                f"{_balanced_accuracy(y[i], p[i]):.3f} [{lo_b:.2f}, {hi_b:.2f}] / "
+                f"{roc_auc(y[i], p[i]):.3f} [{lo_a:.2f}, {hi_a:.2f}]"
+            )
+        print(f"| {n} | {i.size} | " + " | ".join(cells) + " |")
+    cells = []
+    for m, p in preds.items():
+        ba = np.mean([_balanced_accuracy(y[i], p[i]) for i in idx.values()])
+        auc = np.mean([roc_auc(y[i], p[i]) for i in idx.values()])
+        s = np.asarray(macro[m])
+        b_lo, b_hi = np.percentile(s[:, 0], [2.5, 97.5])
+        a_lo, a_hi = np.percentile(s[:, 1], [2.5, 97.5])
+        worst = min(names, key=lambda n: roc_auc(y[idx[n]], p[idx[n]]))
+        cells.append(
+            f"**{ba:.3f}** [{b_lo:.3f}, {b_hi:.3f}] / **{auc:.3f}** [{a_lo:.3f}, {a_hi:.3f}]"
+            f" (lowest AUC: {worst} {roc_auc(y[idx[worst]], p[idx[worst]]):.3f})"
+        )
+    print(f"| **macro over {len(names)} parts** | {len(y)} | " + " | ".join(cells) + " |")
+
+
+def _minimal_pairs_table(models: dict[str, Any]) -> None:
+    rows = load_minimal_pairs()
+    pairs = [(r.premise, r.hypothesis) for r in rows]
+    y = np.array([r.target for r in rows])
+    cats = sorted({r.category for r in rows})
+    right = {m: (fn(pairs) >= 0.5) == (y == 1) for m, fn in models.items()}
+    print(f"\n### Minimal pairs (n={len(rows)}): share right per category\n")
+    print("| category | n | " + " | ".join(models) + " |")
+    print("|---|---|" + "---|" * len(models))
+    cat = np.array([r.category for r in rows])
+    for c in cats:
+        k = cat == c
+        print(
+            f"| {c} | {k.sum()} | " + " | ".join(f"{right[m][k].mean():.2f}" for m in models) + " |"
+        )
+    print(f"| all | {len(rows)} | " + " | ".join(f"{right[m].mean():.2f}" for m in models) + " |")
+
+
+def _speed_table(nn: NeuralModel, pairs: list[tuple[str, str]], threads: int) -> None:
+    """Torch (old path) vs onnxruntime fp32 vs int8, same inputs, one run."""
+    ids = encode_pairs(nn.tokenizer, pairs, nn.max_length)
+    rng = np.random.default_rng(0)
+    fixed = [
+        [nn.tokenizer.cls_token_id, *rng.integers(1000, 29000, 255).tolist()] for _ in range(100)
+    ]
+    runners: dict[str, Any] = {}
+    for name, int8 in (("onnxruntime int8", True), ("onnxruntime fp32", False)):
+        sess = NeuralModel.load(nn.path, quantize=int8, threads=threads).session
+        runners[name] = lambda xs, s=sess: [
+            s.run(None, {"input_ids": np.asarray([x], dtype=np.int64)}) for x in xs
+        ]
+    try:
+        import torch
+
+        from hallujudge._local._neural import torch_reference
+
+        torch.set_num_threads(threads)
+        net = torch_reference(nn.path)
+
+        def run_torch(xs: list[list[int]]) -> None:
+            order = sorted(range(len(xs)), key=lambda i: len(xs[i]))
+            with torch.inference_mode():
+                for a in range(0, len(order), 32):
+                    idx = order[a : a + 32]
+                    width = max(len(xs[i]) for i in idx)
+                    x = torch.zeros((len(idx), width), dtype=torch.long)
+                    mask = torch.zeros_like(x)
+                    for r, i in enumerate(idx):
+                        x[r, : len(xs[i])] = torch.tensor(xs[i])
+                        mask[r, : len(xs[i])] = 1
+                    net(x, mask)
+
+        runners["torch fp32 (old path, batch 32)"] = run_torch
+    except ImportError:
+        print("(torch not installed: no torch row)")
+    print(f"\n### Neural network only, pairs/s ({threads} threads; tokenisation excluded)\n")
+    print("| runtime | FIB val (180, real lengths) | 100 x 256 word pieces |")
+    print("|---|---|---|")
+    for name, fn in runners.items():
+        fn(ids[:4])  # warm-up
+        print(f"| {name} | {_rate(fn, ids):.0f} | {_rate(fn, fixed):.0f} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", type=Path, default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--boot", type=int, default=1000)
+    ap.add_argument("--no-ood", action="store_true", help="skip ood/dev (the slowest table)")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
-    import torch
-
-    torch.set_num_threads(args.threads)
     data = args.data or find_shared_data(ROOT)
     if data is None:
         print("shared data not found (expected ../shared/data)", file=sys.stderr)
         return 1
 
     t0 = time.perf_counter()
-    ens = EnsembleModel.load()
-    gbm, nn = ens.gbm, ens.neural
+    nn = NeuralModel.load(threads=args.threads)
+    print(f"neural first load (build or cache read): {time.perf_counter() - t0:.1f}s")
+    t0 = time.perf_counter()
+    ens = EnsembleModel.load(neural_path=nn.path)
+    ens.neural = nn
+    gbm = ens.gbm
     print(
-        f"GBM {gbm.version}; neural {nn.version} (loaded in {time.perf_counter() - t0:.1f}s,"
-        f" torch threads {torch.get_num_threads()}, int8 "
-        f"{nn.metadata['architecture'].get('quantize_int8')}, max_length {nn.max_length})"
+        f"GBM {gbm.version}; neural {nn.version} (second load from the cache "
+        f"{time.perf_counter() - t0:.1f}s, onnxruntime threads {args.threads}, int8 "
+        f"{nn.quantized}, max_length {nn.max_length}); training "
+        f"{nn.metadata.get('training_seconds')}s"
     )
     if not ens.fitted_for_gbm:
         print(
@@ -103,6 +230,26 @@ def main(argv: list[str] | None = None) -> int:
 
     fib_val = load_pairs(data / "fib" / "val.jsonl")
     usb_val = load_pairs(data / "usb" / "val.jsonl")
+    _speed_table(nn, [(p, h) for p, h, _ in fib_val], args.threads)
+
+    def p_neural(pairs: list[tuple[str, str]]) -> np.ndarray:
+        return nn.predict_many(pairs)
+
+    def p_ensemble(pairs: list[tuple[str, str]]) -> np.ndarray:
+        return np.array([x.p_consistent for x in ens.predict_many(pairs)])
+
+    def p_gbm(pairs: list[tuple[str, str]]) -> np.ndarray:
+        return np.array([x.p_consistent for x in gbm.predict_many(pairs)])
+
+    _minimal_pairs_table({"GBM": p_gbm, "neural": p_neural, "ensemble": p_ensemble})
+    ood = data / "ood" / "dev.jsonl"
+    if ood.is_file() and not args.no_ood:
+        import json
+
+        recs = [json.loads(line) for line in ood.read_text(encoding="utf-8").splitlines()]
+        y_ood, p_ood = score([(r["premise"], r["hypothesis"], int(r["target"])) for r in recs])
+        parts = np.array([ood_part(r["source"]) for r in recs])
+        _ood_tables(p_ood, y_ood, parts, min(args.boot, 200))
     y_fib, p_fib = score(fib_val)
     y_usb, p_usb = score(usb_val)
     print("\nSelection (epoch, calibration, ensemble weight) was done on these val splits.")

@@ -369,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     if old_meta is not None:
         meta = old_meta
         meta["architecture"]["quantize_int8"] = not args.no_quantize
+        meta["runtime"] = _runtime(args)
         selected = int(old_meta["selected_epoch"])
     else:
         meta = _meta_stub(args, train, fib_train, usb_train, top)
@@ -403,6 +404,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _runtime(args: argparse.Namespace) -> dict[str, Any]:
+    """How inference runs (what the shipped metrics were measured with)."""
+    return {
+        "engine": "onnxruntime",
+        "int8": not args.no_quantize,
+        "onnxruntime": pkg_version("onnxruntime"),
+        "note": "each pair runs alone; int8 = per-channel int8 weights, dynamic activations",
+    }
+
+
 def _meta_stub(
     args: argparse.Namespace,
     train: list[tuple[str, str, int]],
@@ -427,6 +438,7 @@ def _meta_stub(
             "pooling": args.pooling,
             "quantize_int8": not args.no_quantize,
         },
+        "runtime": _runtime(args),
         "training": {
             "epochs": args.epochs,
             "lr": args.lr,

@@ -9,6 +9,8 @@
   ``../shared/mistral/openapi.yaml`` the fake still runs, unvalidated.
 * ``mistral_env``: the same server, with ``MISTRAL_SERVER_URL`` pointing at it and a dummy
   ``MISTRAL_API_KEY`` set.
+* The neural local judge's built model is cached in one temporary folder per test session
+  (``HALLUJUDGE_CACHE_DIR``), never in the user's cache.
 """
 
 from __future__ import annotations
@@ -37,6 +39,13 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["WANDB_ERROR_REPORTING"] = "false"
 
 _LIVE_KEYS = {k: os.environ[k] for k in ("MISTRAL_API_KEY", "OPENAI_API_KEY") if k in os.environ}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _neural_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HALLUJUDGE_CACHE_DIR", str(tmp_path_factory.mktemp("hallujudge-cache")))
+        yield
 
 
 @pytest.fixture(autouse=True)

