@@ -4,10 +4,17 @@ Keys are sha256 digests over the judge's :meth:`~hallujudge.Judge.settings` (bac
 model, prompt ``name@version``, temperature, seed, ...) and the pair's document and summary, so
 changing anything that changes an answer changes the key. Values are the verdicts as JSON.
 
-Writes are batched (committed every ``batch_rows`` rows or about ``batch_s`` seconds, and on
-:meth:`VerdictCache.flush` / :meth:`VerdictCache.close`) in WAL mode, so several processes can
-read and write one file at once; SQLite's locking keeps it consistent and a killed process loses
-at most its last uncommitted batch (those rows are simply judged again).
+Durability: :meth:`VerdictCache.put` commits before it returns (one small transaction in WAL
+mode, where a commit is an append to the log), and the Evaluator reports a verdict only after
+its ``put`` returned. So a verdict anyone has seen is on disk: a process killed at any moment
+(SIGKILL included) loses only the calls still in flight, and a re-run sends only those again.
+WAL mode also lets several processes read and write one file at once.
+
+Opening checks the file before any paid call: that it is a SQLite database, that it passes
+SQLite's ``quick_check`` (no corrupted pages), that its tables are this cache's, and that it can
+be written. Each failure is a :class:`~hallujudge.CacheError` naming the file and the fix. A row
+that cannot be read back as a verdict is treated as a miss (judged again and overwritten), with
+a warning.
 
 Verdicts of transient failures (``meta["retryable"]`` True) are never stored: a re-run retries them.
 """
@@ -18,20 +25,26 @@ import hashlib
 import json
 import sqlite3
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._errors import ConfigurationError
+import pydantic
+
+from ._errors import CacheError
 from ._types import Verdict
 
-__all__ = ["DEFAULT_CACHE_PATH", "VerdictCache", "cache_key", "cacheable"]
+__all__ = ["DEFAULT_CACHE_PATH", "VerdictCache", "cache_fix", "cache_key", "cacheable"]
 
 DEFAULT_CACHE_PATH = Path(".hallujudge") / "cache.sqlite"
 """Where the Evaluator keeps its cache unless told otherwise (relative to the working dir)."""
 
 _KEY_VERSION = 1  # bump when the key recipe or the stored form changes
+_SCHEMA = "hallujudge-verdicts-1"  # stored in the meta table; another value is another schema
 _SQLITE_MAX_VARS = 900  # below SQLite's default limit of host parameters per statement
+_COLUMNS = ["key", "verdict", "created"]
+_OUR_TABLES = {"verdicts", "hallujudge_meta"}
 
 
 def cache_key(settings: Mapping[str, Any], document: str, summary: str) -> str:
@@ -62,82 +75,136 @@ def cacheable(verdict: Verdict) -> bool:
     return not verdict.meta.get("retryable", False)
 
 
+def cache_fix(path: Path | str) -> str:
+    """What a user can do about a cache that cannot be used, in both interfaces' words."""
+    return (
+        f"delete {path}, use another file (--cache PATH on the command line, cache=PATH in "
+        "Python), or run without a cache (--no-cache, cache=None)"
+    )
+
+
 class VerdictCache:
-    """Verdicts on disk, keyed by :func:`cache_key`.
+    """Verdicts on disk, keyed by :func:`cache_key`; every write is committed before it returns.
 
     Args:
         path: The SQLite file (created with its parent directories).
-        batch_rows: Commit after this many pending writes.
-        batch_s: Commit interval in seconds: the Evaluator commits this often from a background
-            task, and a write commits when the oldest pending one is twice this old.
         timeout_s: How long to wait for another process's lock before failing.
 
     Raises:
-        ConfigurationError: If the file cannot be opened as a SQLite database.
+        CacheError: If the file is not a usable cache: not SQLite, corrupted, another
+            program's tables, or not writable (read-only file or directory, full disk).
     """
 
-    def __init__(
-        self,
-        path: str | Path,
-        *,
-        batch_rows: int = 512,
-        batch_s: float = 0.5,
-        timeout_s: float = 30.0,
-    ) -> None:
+    def __init__(self, path: str | Path, *, timeout_s: float = 30.0) -> None:
         self.path = Path(path)
-        self.batch_rows = max(1, batch_rows)
-        self.batch_s = batch_s
-        # Verdicts wait as objects; JSON is made at commit time, off the hot path.
-        self._pending: dict[str, tuple[Verdict, float]] = {}
-        self._oldest = 0.0
+        self.bad_rows = 0  # rows found unreadable (treated as misses)
+        self._db: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per batch.
-            self._db: sqlite3.Connection | None = sqlite3.connect(
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per write.
+            self._db = sqlite3.connect(
                 self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False
             )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
+            self._prepare(self._db)
+        except (sqlite3.Error, OSError) as exc:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+            raise self._error("cannot be opened", exc) from exc
+
+    def _error(self, what: str, exc: BaseException) -> CacheError:
+        return CacheError(
+            f"the cache {self.path} {what} ({type(exc).__name__}: {exc}); {cache_fix(self.path)}",
+            path=str(self.path),
+        )
+
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a commit survives the process being killed; only a power loss
+        # can take the last commits back.
+        db.execute("PRAGMA synchronous=NORMAL")
+        check = db.execute("PRAGMA quick_check").fetchone()
+        if check is None or check[0] != "ok":
+            raise sqlite3.DatabaseError(f"quick_check says {check[0] if check else 'nothing'}")
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables and not tables & _OUR_TABLES:
+            raise sqlite3.DatabaseError(
+                f"it holds another program's tables ({', '.join(sorted(tables))}), not verdicts"
+            )
+        if "verdicts" in tables:
+            columns = [r[1] for r in db.execute("PRAGMA table_info(verdicts)")]
+            if columns != _COLUMNS:
+                raise sqlite3.DatabaseError(
+                    f"its verdicts table has columns {columns}, expected {_COLUMNS}"
+                )
+        if "hallujudge_meta" in tables:
+            row = db.execute("SELECT v FROM hallujudge_meta WHERE k = 'schema'").fetchone()
+            if row is not None and row[0] != _SCHEMA:
+                raise sqlite3.DatabaseError(f"its schema is {row[0]!r}, expected {_SCHEMA!r}")
+        # The last statement is a real write: a read-only file or directory fails here, at open
+        # time, before any paid call.
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(
                 "CREATE TABLE IF NOT EXISTS verdicts ("
                 "key TEXT PRIMARY KEY, verdict TEXT NOT NULL, created REAL NOT NULL)"
             )
-        except (sqlite3.Error, OSError) as exc:
-            raise ConfigurationError(
-                f"cannot open the cache {self.path}: {exc}; pass another cache= path, or "
-                "cache=None to run without one"
-            ) from exc
+            db.execute("CREATE TABLE IF NOT EXISTS hallujudge_meta (k TEXT PRIMARY KEY, v TEXT)")
+            db.execute(
+                "INSERT OR REPLACE INTO hallujudge_meta (k, v) VALUES ('schema', ?)", (_SCHEMA,)
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            raise ConfigurationError("this cache is closed; open a new VerdictCache")
+            raise CacheError(
+                f"the cache {self.path} is closed; open a new VerdictCache", path=str(self.path)
+            )
         return self._db
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Verdict]:
-        """Look up many keys at once (pending, uncommitted writes included).
+        """Look up many keys at once.
 
         Args:
             keys: Cache keys.
 
         Returns:
-            The verdicts found, by key.
+            The verdicts found, by key. Rows that cannot be read back as a verdict are left
+            out (so they are judged again), with a warning.
+
+        Raises:
+            CacheError: If the file cannot be read (for example, corrupted since it was opened).
         """
         found: dict[str, Verdict] = {}
         db = self._conn()
         unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), _SQLITE_MAX_VARS):
-            part = unique[start : start + _SQLITE_MAX_VARS]
-            marks = ",".join("?" * len(part))
-            rows = db.execute(
-                f"SELECT key, verdict FROM verdicts WHERE key IN ({marks})",
-                part,
-            ).fetchall()
-            for key, text in rows:
-                found[key] = Verdict.model_validate_json(text)
-        for key in unique:
-            waiting = self._pending.get(key)
-            if waiting is not None:
-                found[key] = waiting[0]
+        bad = 0
+        try:
+            for start in range(0, len(unique), _SQLITE_MAX_VARS):
+                part = unique[start : start + _SQLITE_MAX_VARS]
+                marks = ",".join("?" * len(part))
+                rows = db.execute(
+                    f"SELECT key, verdict FROM verdicts WHERE key IN ({marks})", part
+                ).fetchall()
+                for key, text in rows:
+                    try:
+                        found[key] = Verdict.model_validate_json(text)
+                    except (pydantic.ValidationError, TypeError, ValueError):
+                        bad += 1
+        except sqlite3.Error as exc:
+            raise self._error("cannot be read", exc) from exc
+        if bad:
+            self.bad_rows += bad
+            warnings.warn(
+                f"{bad} row(s) of the cache {self.path} are not readable verdicts; they are "
+                "judged again and overwritten",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         return found
 
     def get(self, key: str) -> Verdict | None:
@@ -145,7 +212,7 @@ class VerdictCache:
         return self.get_many([key]).get(key)
 
     def put(self, key: str, verdict: Verdict) -> bool:
-        """Queue a verdict for writing; commits when the batch is full or old enough.
+        """Store one verdict, committed before this returns.
 
         Args:
             key: Its cache key.
@@ -153,62 +220,60 @@ class VerdictCache:
 
         Returns:
             False (and nothing stored) for a transient failure, which a re-run should retry.
+
+        Raises:
+            CacheError: If the write fails (full disk, file made read-only, ...).
         """
-        if not cacheable(verdict):
-            return False
-        now = time.monotonic()
-        if not self._pending:
-            self._oldest = now
-        self._pending[key] = (verdict, time.time())
-        # The Evaluator also commits every batch_s from a background task, off the hot path;
-        # this age check is the backstop for standalone use.
-        if len(self._pending) >= self.batch_rows or now - self._oldest >= 2 * self.batch_s:
-            self.flush()
-        return True
+        return self.put_many([(key, verdict)]) == 1
 
     def put_many(self, items: Iterable[tuple[str, Verdict]]) -> int:
-        """Queue many verdicts; returns how many were cacheable."""
-        return sum(self.put(key, verdict) for key, verdict in items)
+        """Store many verdicts in one transaction, committed before this returns.
 
-    def flush(self) -> None:
-        """Commit pending writes in one transaction."""
-        if not self._pending:
-            return
+        Returns:
+            How many were cacheable (and stored).
+
+        Raises:
+            CacheError: If the write fails (nothing of this call is stored then).
+        """
+        now = time.time()
+        rows = [(k, v.model_dump_json(), now) for k, v in items if cacheable(v)]
+        if not rows:
+            return 0
         db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
         try:
+            db.execute("BEGIN IMMEDIATE")
             db.executemany(
-                "INSERT OR REPLACE INTO verdicts (key, verdict, created) VALUES (?, ?, ?)",
-                [(k, v.model_dump_json(), t) for k, (v, t) in self._pending.items()],
+                "INSERT OR REPLACE INTO verdicts (key, verdict, created) VALUES (?, ?, ?)", rows
             )
             db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        self._pending.clear()
+        except sqlite3.Error as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise self._error("cannot be written", exc) from exc
+        return len(rows)
+
+    def flush(self) -> None:
+        """Nothing to do: every write is committed when it is made. Kept for callers."""
 
     def __bool__(self) -> bool:
         # An empty cache is still a cache: never let `if cache:` mean "has rows".
         return True
 
     def __len__(self) -> int:
-        self.flush()
         row = self._conn().execute("SELECT COUNT(*) FROM verdicts").fetchone()
         return int(row[0])
 
     def clear(self) -> None:
         """Delete every stored verdict."""
-        self._pending.clear()
         self._conn().execute("DELETE FROM verdicts")
 
     def close(self) -> None:
-        """Commit pending writes and close the file. Safe to call more than once."""
+        """Close the file. Safe to call more than once."""
         if self._db is None:
             return
         try:
-            self.flush()
-        finally:
             self._db.close()
+        finally:
             self._db = None
 
     def __enter__(self) -> VerdictCache:

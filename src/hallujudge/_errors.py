@@ -4,6 +4,7 @@ Every exception the library raises on purpose is a :class:`HallujudgeError`::
 
     HallujudgeError
     ├── ConfigurationError      misuse: bad model string, missing key, bad option (also ValueError)
+    │   └── CacheError          the verdict cache file is unreadable, corrupted or read-only
     ├── DataError               a dataset row or file is invalid; names the row (also ValueError)
     ├── BackendError            a model call failed; ``retryable``: may trying again help?
     │   ├── RateLimitError      HTTP 429; ``retry_after`` in seconds when the server said so
@@ -30,6 +31,7 @@ __all__ = [
     "BackendError",
     "BackendTimeoutError",
     "BadRequestError",
+    "CacheError",
     "ConfigurationError",
     "DataError",
     "FineTuneError",
@@ -49,6 +51,18 @@ class HallujudgeError(Exception):
 
 class ConfigurationError(HallujudgeError, ValueError):
     """The library was asked to do something it cannot: fix the call or the environment."""
+
+
+class CacheError(ConfigurationError):
+    """The verdict cache cannot be used: corrupted, another program's schema, or not writable.
+
+    Attributes:
+        path: The cache file.
+    """
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class DataError(HallujudgeError, ValueError):

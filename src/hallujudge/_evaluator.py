@@ -4,9 +4,10 @@ One judge gives an :class:`~hallujudge._report.EvalReport`; several give a
 :class:`~hallujudge._report.Comparison` with paired tests on the rows every judge scored.
 
 Rows stream through :meth:`Judge.aiter_scores` with bounded concurrency; each finished verdict is
-written to the SQLite cache (see :mod:`hallujudge._cache`) as it arrives, so the cache doubles as
-the checkpoint: re-running a killed evaluation takes finished rows from the cache without calling
-the model and judges only the rest. Per row the evaluator keeps a few numbers (label, prediction,
+committed to the SQLite cache (see :mod:`hallujudge._cache`) before it is reported to anyone (the
+report, callbacks, the progress bar), so the cache doubles as the checkpoint: re-running a killed
+evaluation takes finished rows from the cache without calling the model and sends again only the
+calls that were in flight. Per row the evaluator keeps a few numbers (label, prediction,
 score, latency), not the verdict objects, so 100,000-row runs stay small in memory.
 """
 
@@ -17,10 +18,12 @@ import contextlib
 import copy
 import hashlib
 import inspect
+import itertools
 import math
 import sys
 import time
 import typing
+import warnings
 from array import array
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -34,7 +37,7 @@ from . import _tracing
 from ._backends._base import Request, Response
 from ._backends._fake import FunctionBackend
 from ._cache import DEFAULT_CACHE_PATH, VerdictCache, cache_key, cacheable
-from ._errors import ConfigurationError, DataError
+from ._errors import CacheError, ConfigurationError, DataError
 from ._judge import Judge
 from ._report import Columns, Comparison, EvalReport, Price, build_report
 from ._sync import run_sync
@@ -501,13 +504,6 @@ class Evaluator:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _open_cache(self) -> tuple[VerdictCache | None, bool]:
-        if self.cache is None:
-            return None, False
-        if isinstance(self.cache, VerdictCache):
-            return self.cache, False
-        return VerdictCache(self.cache), True
-
     def _price_for(self, model: str) -> Price | None:
         if self.price is None or isinstance(self.price, tuple):
             return self.price
@@ -530,6 +526,7 @@ class Evaluator:
                     "list or a Dataset to evaluate again"
                 )
             self._consumed = True
+        seen: set[str] = set()
         for index, example in enumerate(self.dataset):
             if not isinstance(example, Example):
                 raise DataError(
@@ -544,6 +541,14 @@ class Evaluator:
                     "unlabelled data",
                     row=index,
                 )
+            if example.id is not None:
+                if example.id in seen:
+                    raise DataError(
+                        f"row {index} repeats the id {example.id!r}; ids must be unique (each "
+                        "names one row in the report); give the rows distinct ids, or none",
+                        row=index,
+                    )
+                seen.add(example.id)
             yield index, example
 
     def _check_labels_upfront(self) -> None:
@@ -559,112 +564,14 @@ class Evaluator:
     )
     async def _evaluate(self, judge: Judge) -> EvalReport:
         self._check_labels_upfront()
-        settings = judge.settings()
-        row_metrics = [m for m in self.metrics if m.kind == "row"]
-        aggregates = [m for m in self.metrics if m.kind == "aggregate"]
-        rows = _Collector(row_metrics, keep_all=bool(aggregates))
-        total = len(self.dataset) if isinstance(self.dataset, Sequence) else None
-        show = self.progress
-        if show is None:
-            show = sys.stderr.isatty() and (total is None or total >= _AUTO_PROGRESS_ROWS)
-        bar = _Progress(show, total, judge.model)
-        need_hash = not callable(getattr(self.dataset, "content_hash", None))
-        hasher = hashlib.sha256() if need_hash else None
-        inflight: dict[int, tuple[int, str, Example]] = {}
-        threshold = self.threshold
-        info = self._dataset_info()
-        for cb in self.callbacks:
-            cb.on_start(judge, info)
-
-        def record(index: int, example: Example, verdict: Verdict, cached: bool) -> None:
-            if not verdict.scored:
-                pred = -1
-            elif threshold is not None and verdict.score is not None:
-                pred = 1 if verdict.score >= threshold else 0
-            else:
-                pred = 1 if verdict.label == "consistent" else 0
-            rows.set(index, example, verdict, pred, cached)
-            for cb in self.callbacks:
-                cb.on_result(index, example, verdict, cached)
-            bar.advance(cached)
-
-        def feed() -> Iterator[Example]:
-            # Look rows up in the cache a chunk at a time; only misses go to the judge.
-            position = 0
-            chunk: list[tuple[int, Example]] = []
-            source = self._rows()
-            while True:
-                chunk.clear()
-                for item in source:
-                    chunk.append(item)
-                    if len(chunk) >= _LOOKUP_CHUNK:
-                        break
-                if not chunk:
-                    return
-                keys = [
-                    cache_key(settings, ex.document, ex.summary) if cache is not None else ""
-                    for _, ex in chunk
-                ]
-                hits = cache.get_many(keys) if cache is not None else {}
-                for (index, example), key in zip(chunk, keys, strict=True):
-                    rows.add(index, example)
-                    if hasher is not None:
-                        _hash_row(hasher, example)
-                    hit = hits.get(key)
-                    if hit is not None:
-                        record(index, example, hit, True)
-                    else:
-                        inflight[position] = (index, key, example)
-                        position += 1
-                        yield example
-
+        run = _Run(self, judge)  # opens the cache: a bad one fails here, before any paid call
+        run.start()
         started = time.perf_counter()
-        cache, owned = self._open_cache()
-        flusher = asyncio.create_task(_flush_periodically(cache)) if cache is not None else None
         try:
-            scores = (
-                judge.aiter_scores(feed(), concurrency=self.concurrency)
-                if self.mode == "live"
-                else _batch_scores(judge, feed(), self.batch_options)
-            )
-            async for position, verdict in scores:
-                index, key, example = inflight.pop(position)
-                if cache is not None and cacheable(verdict):
-                    cache.put(key, verdict)
-                record(index, example, verdict, False)
+            await run.judge_misses()
         finally:
-            if flusher is not None:
-                flusher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await flusher
-            if cache is not None:
-                # Save what finished even when interrupted: that is the checkpoint.
-                if owned:
-                    cache.close()
-                else:
-                    cache.flush()
-            bar.close()
-        wall = time.perf_counter() - started
-        if hasher is not None:
-            self._hash = hasher.hexdigest()
-            info["content_hash"] = self._hash
-        info["n"] = len(rows.ids)
-        columns = rows.columns()
-        custom = self._custom_metrics(rows, aggregates)
-        report = build_report(
-            columns,
-            judge=judge.model,
-            prompt=judge.prompt,
-            settings=settings,
-            dataset=info,
-            custom=custom,
-            tokens=(rows.prompt_tokens, rows.completion_tokens) if rows.has_usage else None,
-            price=self._price_for(judge.model),
-            wall_s=wall,
-            bootstrap=self.bootstrap,
-            seed=self.seed,
-            threshold=self.threshold,
-        )
+            run.close()
+        report = run.build_report(time.perf_counter() - started)
         for cb in self.callbacks:
             cb.on_end(judge, report)
         return report
@@ -705,6 +612,155 @@ class Evaluator:
         return out
 
 
+class _Run:
+    """One judge's pass over the dataset, in the order its steps happen.
+
+    ``start`` opens the cache and tells the callbacks; ``judge_misses`` streams the rows the cache
+    does not answer to the judge; each verdict is committed (``_commit``) before it is reported
+    (``_report_row``: the collector, the callbacks, the progress bar), so a verdict anyone has seen
+    survives a kill; ``close`` closes what ``start`` opened; ``build_report`` makes the report.
+    """
+
+    def __init__(self, evaluator: Evaluator, judge: Judge) -> None:
+        self.ev = evaluator
+        self.judge = judge
+        self.settings = judge.settings()
+        row_metrics = [m for m in evaluator.metrics if m.kind == "row"]
+        self.aggregates = [m for m in evaluator.metrics if m.kind == "aggregate"]
+        self.rows = _Collector(row_metrics, keep_all=bool(self.aggregates))
+        self.info = evaluator._dataset_info()
+        need_hash = not callable(getattr(evaluator.dataset, "content_hash", None))
+        self.hasher: Any = hashlib.sha256() if need_hash else None
+        self.inflight: dict[int, tuple[int, str, Example]] = {}
+        self.cache, self._owns_cache = self._open_cache()
+        self.bar: _Progress | None = None
+
+    def _open_cache(self) -> tuple[VerdictCache | None, bool]:
+        cache = self.ev.cache
+        if cache is None:
+            return None, False
+        if isinstance(cache, VerdictCache):
+            return cache, False
+        return VerdictCache(cache), True
+
+    def start(self) -> None:
+        """Show the progress bar and call the callbacks' ``on_start``."""
+        dataset = self.ev.dataset
+        total = len(dataset) if isinstance(dataset, Sequence) else None
+        show = self.ev.progress
+        if show is None:
+            show = sys.stderr.isatty() and (total is None or total >= _AUTO_PROGRESS_ROWS)
+        self.bar = _Progress(show, total, self.judge.model)
+        for cb in self.ev.callbacks:
+            cb.on_start(self.judge, self.info)
+
+    async def judge_misses(self) -> None:
+        """Judge every row the cache does not answer, committing and reporting each verdict."""
+        judge, ev = self.judge, self.ev
+        scores = (
+            judge.aiter_scores(self._feed(), concurrency=ev.concurrency)
+            if ev.mode == "live"
+            else _batch_scores(judge, self._feed(), ev.batch_options)
+        )
+        async for position, verdict in scores:
+            index, key, example = self.inflight.pop(position)
+            self._commit(key, verdict)
+            self._report_row(index, example, verdict, cached=False)
+
+    def _feed(self) -> Iterator[Example]:
+        # Look rows up in the cache a chunk at a time; only misses go to the judge.
+        position = 0
+        source = self.ev._rows()
+        while chunk := list(itertools.islice(source, _LOOKUP_CHUNK)):
+            for (index, example), key, hit in self._lookup(chunk):
+                self.rows.add(index, example)
+                if self.hasher is not None:
+                    _hash_row(self.hasher, example)
+                if hit is not None:
+                    self._report_row(index, example, hit, cached=True)
+                else:
+                    self.inflight[position] = (index, key, example)
+                    position += 1
+                    yield example
+
+    def _lookup(
+        self, chunk: list[tuple[int, Example]]
+    ) -> Iterator[tuple[tuple[int, Example], str, Verdict | None]]:
+        if self.cache is None:
+            for item in chunk:
+                yield item, "", None
+            return
+        keys = [cache_key(self.settings, ex.document, ex.summary) for _, ex in chunk]
+        hits = self.cache.get_many(keys)
+        for item, key in zip(chunk, keys, strict=True):
+            yield item, key, hits.get(key)
+
+    def _commit(self, key: str, verdict: Verdict) -> None:
+        # A cache that breaks mid-run (full disk, file made read-only) must not sink a paid run:
+        # warn once and finish without it.
+        if self.cache is None or not cacheable(verdict):
+            return
+        try:
+            self.cache.put(key, verdict)
+        except CacheError as exc:
+            warnings.warn(
+                f"{exc}. Continuing without the cache: the rest of this run is not saved for "
+                "resuming, but its report is complete",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            self.close_cache()
+            self.cache = None
+
+    def _report_row(self, index: int, example: Example, verdict: Verdict, cached: bool) -> None:
+        threshold = self.ev.threshold
+        if not verdict.scored:
+            pred = -1
+        elif threshold is not None and verdict.score is not None:
+            pred = 1 if verdict.score >= threshold else 0
+        else:
+            pred = 1 if verdict.label == "consistent" else 0
+        self.rows.set(index, example, verdict, pred, cached)
+        for cb in self.ev.callbacks:
+            cb.on_result(index, example, verdict, cached)
+        if self.bar is not None:
+            self.bar.advance(cached)
+
+    def close_cache(self) -> None:
+        """Close the cache if this run opened it (every write is already committed)."""
+        if self.cache is not None and self._owns_cache:
+            with contextlib.suppress(CacheError):
+                self.cache.close()
+
+    def close(self) -> None:
+        """Close the cache and the progress bar, also when interrupted."""
+        self.close_cache()
+        if self.bar is not None:
+            self.bar.close()
+
+    def build_report(self, wall_s: float) -> EvalReport:
+        """The report of the finished run."""
+        if self.hasher is not None:
+            self.ev._hash = self.hasher.hexdigest()
+            self.info["content_hash"] = self.ev._hash
+        self.info["n"] = len(self.rows.ids)
+        rows, judge = self.rows, self.judge
+        return build_report(
+            rows.columns(),
+            judge=judge.model,
+            prompt=judge.prompt,
+            settings=self.settings,
+            dataset=self.info,
+            custom=self.ev._custom_metrics(rows, self.aggregates),
+            tokens=(rows.prompt_tokens, rows.completion_tokens) if rows.has_usage else None,
+            price=self.ev._price_for(judge.model),
+            wall_s=wall_s,
+            bootstrap=self.ev.bootstrap,
+            seed=self.ev.seed,
+            threshold=self.ev.threshold,
+        )
+
+
 def _hash_row(hasher: Any, example: Example) -> None:
     for part in (example.id or "", example.document, example.summary, str(example.label)):
         data = part.encode("utf-8", "surrogatepass")
@@ -719,15 +775,6 @@ async def _batch_scores(
     verdicts = await judge.abatch_score(list(examples), **options)
     for position, verdict in enumerate(verdicts):
         yield position, verdict
-
-
-async def _flush_periodically(cache: VerdictCache | None) -> None:
-    # Commit finished rows even when the model is slow and few rows finish per batch window.
-    if cache is None:
-        return
-    while True:
-        await asyncio.sleep(cache.batch_s)
-        cache.flush()
 
 
 # -- threshold fitting ---------------------------------------------------------------------------

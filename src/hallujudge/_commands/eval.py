@@ -9,7 +9,11 @@ rows that had not finished.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,43 @@ def _price(text: str) -> tuple[float, float]:
             "--price takes USD per million tokens as PROMPT,COMPLETION, e.g. 0.25,0.25"
         ) from exc
     return prompt, completion
+
+
+def _check_output(path: Path | None, flag: str) -> None:
+    # Checked before the run: a paid run must not die at the end for want of a directory.
+    if path is None:
+        return
+    from .._errors import ConfigurationError
+
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise ConfigurationError(f"{flag} {path} is a directory; give a file path")
+    if not parent.is_dir():
+        raise ConfigurationError(
+            f"{flag} {path}: the directory {parent} does not exist; create it or pick another path"
+        )
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ConfigurationError(f"{flag} {path} cannot be written; pick another path")
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[list[int]]:
+    """Treat SIGTERM (a CI timeout, ``docker stop``) like Ctrl-C: stop cleanly, keep the cache."""
+    received: list[int] = []
+
+    def on_term(signum: int, frame: object) -> None:
+        received.append(signum)
+        signal.raise_signal(signal.SIGINT)  # the running loop's own graceful Ctrl-C path
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread: leave signals alone
+        yield received
+        return
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def register(subparsers: Any) -> None:
@@ -93,6 +134,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise ConfigurationError("--limit must be at least 1")
+    for path, flag in ((args.json, "--json"), (args.html, "--html"), (args.markdown, "--markdown")):
+        _check_output(path, flag)
     data = Dataset.load(args.data)
     if args.limit is not None and args.limit < len(data):
         data = data.head(args.limit)
@@ -100,21 +143,36 @@ def _run(args: argparse.Namespace) -> int:
     if args.base_url:
         options["base_url"] = args.base_url
     judges = [Judge(m, prompt=args.prompt, **options) for m in args.model]
+    cache_path = None if args.no_cache else (args.cache or DEFAULT_CACHE_PATH)
     evaluator = Evaluator(
         data,
         concurrency=args.concurrency,
-        cache=None if args.no_cache else (args.cache or DEFAULT_CACHE_PATH),
+        cache=cache_path,
         progress=args.progress,
         bootstrap=args.bootstrap,
         seed=args.seed,
         threshold=args.threshold,
         price=args.price,
     )
-    try:
-        result = evaluator.run(judges if len(judges) > 1 else judges[0])
-    finally:
-        for judge in judges:
-            judge.close()
+    with _sigterm_as_interrupt() as received:
+        try:
+            result = evaluator.run(judges if len(judges) > 1 else judges[0])
+        except KeyboardInterrupt:
+            how = "stopped by SIGTERM" if received else "interrupted"
+            if cache_path is None:
+                print(f"hallujudge eval: {how}; nothing was saved (--no-cache)", file=sys.stderr)
+            else:
+                print(
+                    f"hallujudge eval: {how}; every finished row is saved in {cache_path}: run "
+                    "the same command again to resume (only unfinished rows are judged)",
+                    file=sys.stderr,
+                )
+            if received:
+                return 128 + signal.SIGTERM
+            raise
+        finally:
+            for judge in judges:
+                judge.close()
     print(result.to_markdown())
     written = []
     if args.json:
