@@ -95,7 +95,7 @@ def test_judge_scores_pairs_through_the_sdk(mistral_env: MistralFakeServer, tran
     good, bad = judge.score(DOC, GOOD), judge.score(DOC, BAD)
     assert (good.label, bad.label) == ("consistent", "inconsistent")
     assert good.model == "mistral:open-mistral-7b"
-    assert good.prompt == "zero-shot@1"
+    assert good.prompt == "zero-shot@2"
     assert good.usage is not None and good.usage.prompt_tokens > 0
     assert good.reason == "supported by the document"
     assert [r.path for r in mistral_env.requests] == ["/v1/chat/completions"] * 2
@@ -403,7 +403,7 @@ def test_fine_tuned_id_is_a_drop_in_judge_with_the_fine_tune_prompt(
     judge = Judge(FT_ID)
     assert isinstance(judge.backend, MistralBackend)
     assert judge.model == f"mistral:{FT_ID}"
-    assert judge.prompt == "fine-tune@1"
+    assert judge.prompt == "fine-tune@2"
     assert judge.backend.max_input_tokens == 32_768  # the base model's context
     assert judge.score(DOC, BAD).label == "inconsistent"
     assert judge.score(DOC, GOOD).label == "consistent"
@@ -420,7 +420,7 @@ def test_bare_and_prefixed_names_resolve(monkeypatch: pytest.MonkeyPatch) -> Non
     bare = Judge("mistral-large-latest")
     assert isinstance(bare.backend, MistralBackend)
     assert bare.model == "mistral:mistral-large-latest"
-    assert bare.prompt == "zero-shot@1"
+    assert bare.prompt == "zero-shot@2"
     assert bare.backend.max_input_tokens == 131_072
     assert Judge("mistral:open-mistral-7b").backend.max_input_tokens == 32_768
     assert Judge("mistral:some-new-model").backend.max_input_tokens == DEFAULT_CONTEXT_TOKENS

@@ -115,7 +115,7 @@ def test_zero_shot_score_is_the_label_probability_from_top_logprobs(
     assert verdict.score == pytest.approx(label_probability(raw))
     assert verdict.score == pytest.approx(0.8)
     assert verdict.reason == "Every claim is in the document."
-    assert verdict.prompt == "zero-shot@1"
+    assert verdict.prompt == "zero-shot@2"
     assert verdict.usage is not None
     assert verdict.usage.completion_tokens == len(tokenize(verdict.raw or ""))
     assert verdict.usage.prompt_tokens > 0

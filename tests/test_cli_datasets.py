@@ -83,7 +83,7 @@ def test_export_finetune(pairs: Path, tmp_path: Path, capsys: pytest.CaptureFixt
     ds = Dataset.load(pairs)
     assert [r["messages"][:-1] for r in records] == [strategy.render(e) for e in ds]
     assert [r["messages"][-1]["content"] for r in records] == [str(e.label) for e in ds]
-    assert "prompt fine-tune@1" in capsys.readouterr().out
+    assert "prompt fine-tune@2" in capsys.readouterr().out
 
 
 def test_export_finetune_bad_prompt_and_unlabelled(

@@ -62,7 +62,7 @@ def test_consistent_exits_0_with_readable_output(
     assert code == 0
     assert out.startswith("CONSISTENT")
     assert "model: fake" in out
-    assert "prompt: zero-shot@1" in out
+    assert "prompt: zero-shot@2" in out
     assert "reason: fake backend: always consistent" in out
 
 
@@ -262,7 +262,7 @@ def test_real_subprocess_with_stdin_and_json() -> None:
     data = json.loads(done.stdout)
     assert data["label"] == "consistent"
     assert data["model"] == "fake"
-    assert data["prompt"] == "zero-shot@1"
+    assert data["prompt"] == "zero-shot@2"
 
 
 def test_real_subprocess_missing_file() -> None:

@@ -291,8 +291,8 @@ def test_real_fib_rows_pass_validation() -> None:
 @pytest.mark.parametrize(
     ("model", "job_type", "expected"),
     [
-        ("mistral:open-mistral-7b", None, ("open-mistral-7b", "completion", "fine-tune@1")),
-        ("open-mistral-7b", None, ("open-mistral-7b", "completion", "fine-tune@1")),
+        ("mistral:open-mistral-7b", None, ("open-mistral-7b", "completion", "fine-tune@2")),
+        ("open-mistral-7b", None, ("open-mistral-7b", "completion", "fine-tune@2")),
         (
             "mistral-classifier:ministral-3b-latest",
             None,
@@ -349,7 +349,7 @@ def test_lineage_round_trips_through_json(tmp_path: Path) -> None:
         base_model="open-mistral-7b",
         fine_tuned_model="ft:open-mistral-7b:x:20261128:abcd",
         job_id="job-1",
-        prompt="fine-tune@1",
+        prompt="fine-tune@2",
         train=stats,
         hyperparameters={"training_steps": 10, "learning_rate": 1e-4},
         metrics={"valid_loss": 0.25},

@@ -116,7 +116,7 @@ def test_create_wait_judge_evaluate(server: MistralFakeServer, tmp_path: Path) -
     train_lines = uploaded_lines(server, lineage["train"]["file_id"])
     judge = job.judge()
     assert judge.model == f"mistral:{job.fine_tuned_model}"
-    assert judge.prompt == "fine-tune@1"
+    assert judge.prompt == "fine-tune@2"
     assert judge.lineage == lineage
     val_lines = uploaded_lines(server, lineage["val"]["file_id"])
     held_out = {_canon(line) for line in val_lines}
@@ -135,7 +135,7 @@ def test_create_wait_judge_evaluate(server: MistralFakeServer, tmp_path: Path) -
     ]
 
     # Lineage: hashes and sizes of both files, prompt, hyperparameters, metrics; round-trips.
-    assert lineage["prompt"] == "fine-tune@1"
+    assert lineage["prompt"] == "fine-tune@2"
     assert lineage["fine_tuned_model"] == job.fine_tuned_model
     assert lineage["train"]["rows"] == len(train_lines)
     assert lineage["train"]["bytes"] == len(server.files[lineage["train"]["file_id"]]["content"])
@@ -175,7 +175,7 @@ async def test_async_api_and_get_job_resume(server: MistralFakeServer) -> None:
     await again.await_done(timeout=30, poll=0.01, progress=False)
     assert again.status == "SUCCESS"
     judge = again.judge()
-    assert judge.prompt == "fine-tune@1"
+    assert judge.prompt == "fine-tune@2"
     assert judge.lineage["job_id"] == job.id
     verdict = await judge.ascore("The museum reopened.", f"It closed {INCONSISTENT_MARKER}.")
     assert verdict.label == "inconsistent"
@@ -482,8 +482,8 @@ def test_example_runs_offline(
     monkeypatch.setenv("MISTRAL_API_KEY", "placeholder")
     assert module.main(["--offline", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "| metric | mistral:open-mistral-7b (zero-shot@1) |" in out
-    assert out.count("(fine-tune@1)") >= 2
+    assert "| metric | mistral:open-mistral-7b (zero-shot@2) |" in out
+    assert out.count("(fine-tune@2)") >= 2
     lineages = sorted(p.name for p in tmp_path.glob("lineage-*.json"))
     assert lineages == ["lineage-fib.json", "lineage-usb-fib.json"]
     mixed = Lineage.from_json(tmp_path / "lineage-usb-fib.json")
@@ -526,9 +526,9 @@ def test_judge_options_pass_through(server: MistralFakeServer) -> None:
     job = tuner().create(pairs(), training_steps=2)
     job.wait(poll=0.01, progress=False)
     judge = job.judge(concurrency=3, threshold=0.7)
-    assert (judge.concurrency, judge.threshold, judge.prompt) == (3, 0.7, "fine-tune@1")
+    assert (judge.concurrency, judge.threshold, judge.prompt) == (3, 0.7, "fine-tune@2")
     other = job.judge(prompt="zero-shot")  # the caller may override, knowingly
-    assert other.prompt == "zero-shot@1"
+    assert other.prompt == "zero-shot@2"
 
 
 # -- live (real API; skipped without a key) --------------------------------------------------------
@@ -609,5 +609,5 @@ def test_resuming_with_a_changed_prompt_version_warns(
 ) -> None:
     job = tuner().create(pairs(), training_steps=2)
     lineage = job.lineage_record.model_copy(update={"prompt": "fine-tune@0"})
-    with pytest.warns(UserWarning, match=r"trained with the prompt fine-tune@0 but .* fine-tune@1"):
+    with pytest.warns(UserWarning, match=r"trained with the prompt fine-tune@0 but .* fine-tune@2"):
         FineTuner.get_job(job.id, lineage=lineage)

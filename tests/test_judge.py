@@ -50,7 +50,7 @@ def test_default_request_is_deterministic() -> None:
     assert request.response_format == {"type": "json_object"}
     assert DOC in request.messages[-1]["content"]
     assert verdict.model == "fake"
-    assert verdict.prompt == "zero-shot@1"
+    assert verdict.prompt == "zero-shot@2"
     assert verdict.raw == YES
     assert verdict.reason == "supported"
     assert verdict.latency_s is not None

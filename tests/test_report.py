@@ -202,7 +202,7 @@ def test_cli_eval_compares_two_models(tmp_path: Path, capsys: pytest.CaptureFixt
     )
     assert code == 0
     out = capsys.readouterr().out
-    assert "| metric | fake (zero-shot@1) | fake:b (zero-shot@1) |" in out
+    assert "| metric | fake (zero-shot@2) | fake:b (zero-shot@2) |" in out
     assert "Paired tests" in out
     assert json.loads((tmp_path / "c.json").read_text())["kind"] == "hallujudge.Comparison"
 

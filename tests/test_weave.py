@@ -208,7 +208,7 @@ async def test_as_model_predict_accepts_both_column_names() -> None:
     model = as_model(Judge(FunctionBackend(_classify, name="fn")))
     assert isinstance(model, JudgeModel)
     assert model.judge_model == "fn"
-    assert model.prompt == "zero-shot@1"
+    assert model.prompt == "zero-shot@2"
     by_doc = await model.predict(document=DOC, summary=BAD_SUMMARY)
     by_premise = await model.predict(premise=DOC, hypothesis=BAD_SUMMARY)
     assert by_doc["label"] == by_premise["label"] == "inconsistent"
@@ -218,7 +218,7 @@ async def test_as_model_predict_accepts_both_column_names() -> None:
 
 
 async def test_a_judge_model_without_a_judge_says_how_to_build_one() -> None:
-    model = JudgeModel(judge_model="fn", prompt="zero-shot@1", settings={})
+    model = JudgeModel(judge_model="fn", prompt="zero-shot@2", settings={})
     with pytest.raises(ConfigurationError, match="as_model"):
         await model.predict(document=DOC, summary=OK_SUMMARY)
 
@@ -344,7 +344,7 @@ def traced() -> Iterator[Session]:
                     base_model="open-mistral-7b",
                     fine_tuned_model="ft:open-mistral-7b:abc",
                     job_id="ftjob-123",
-                    prompt="fine-tune@1",
+                    prompt="fine-tune@2",
                     hyperparameters={"training_steps": 10, "learning_rate": 1e-4},
                 )
             )
@@ -427,7 +427,7 @@ def test_judge_score_is_traced_with_inputs_and_verdict(traced: Session) -> None:
     call = mine[0]
     assert call["inputs"]["document"] == DOC
     assert call["inputs"]["summary"] == BAD_SUMMARY
-    assert call["inputs"]["prompt"] == "zero-shot@1"
+    assert call["inputs"]["prompt"] == "zero-shot@2"
     assert call["inputs"]["settings"]["temperature"] == 0.0
     assert call["inputs"]["settings"]["api_key"] == _tracing.REDACTED
     assert call["inputs"]["settings"]["headers"] == {"Authorization": _tracing.REDACTED}
@@ -457,7 +457,7 @@ def test_children_are_render_complete_parse_under_the_judgment(traced: Session) 
     by_name = {c["short_name"]: c for c in children}
     assert all(c["trace_id"] == parent["trace_id"] for c in children)
     render = by_name["hallujudge.prompt.render"]
-    assert render["inputs"] == {"prompt": "zero-shot@1", "document": DOC, "summary": BAD_SUMMARY}
+    assert render["inputs"] == {"prompt": "zero-shot@2", "document": DOC, "summary": BAD_SUMMARY}
     assert render["output"][-1]["role"] == "user"
     complete = by_name["hallujudge.backend.complete"]
     assert complete["inputs"]["model"] == "fake"
@@ -466,7 +466,7 @@ def test_children_are_render_complete_parse_under_the_judgment(traced: Session) 
     assert complete["output"]["text"] == ANSWER_0
     assert complete["output"]["usage"]["total_tokens"] == 129
     parse = by_name["hallujudge.prompt.parse"]
-    assert parse["inputs"] == {"prompt": "zero-shot@1", "text": ANSWER_0}
+    assert parse["inputs"] == {"prompt": "zero-shot@2", "text": ANSWER_0}
     assert parse["output"]["label"] == "inconsistent"
 
 
@@ -568,7 +568,7 @@ def test_report_and_lineage_are_published_as_objects(traced: Session) -> None:
     lineage = by_id["hallujudge-lineage-ftjob-123"]
     assert lineage["base_model"] == "open-mistral-7b"
     assert lineage["fine_tuned_model"] == "ft:open-mistral-7b:abc"
-    assert lineage["prompt"] == "fine-tune@1"
+    assert lineage["prompt"] == "fine-tune@2"
     assert lineage["hyperparameters"]["training_steps"] == 10
 
 
@@ -580,7 +580,7 @@ def test_model_object_carries_scrubbed_settings(traced: Session) -> None:
     ]
     models = [o["val"] for o in objects if o["val"].get("judge_model") == "fn-judge"]
     assert models, "the JudgeModel was not published"
-    assert models[0]["prompt"] == "zero-shot@1"
+    assert models[0]["prompt"] == "zero-shot@2"
     assert models[0]["settings"]["temperature"] == 0.0
     assert os.environ.get("MISTRAL_API_KEY") != FAKE_MISTRAL_KEY  # the session restored env
 
@@ -590,7 +590,7 @@ def test_evaluator_run_is_traced_with_the_report_as_output(traced: Session) -> N
     assert len(runs) == 1
     run = runs[0]
     assert run["inputs"]["model"] == "evaluated-judge"
-    assert run["inputs"]["prompt"] == "zero-shot@1"
+    assert run["inputs"]["prompt"] == "zero-shot@2"
     assert run["inputs"]["options"]["bootstrap"] == 20
     out = run["output"]
     assert out["kind"] == "hallujudge.EvalReport"

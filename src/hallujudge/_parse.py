@@ -139,6 +139,19 @@ def _json_objects(text: str) -> list[tuple[dict[str, Any], int]]:
     return found
 
 
+def _whole_object(stripped: str) -> dict[str, Any] | None:
+    """The answer as one JSON object (optionally in a code fence), or None if it is not one."""
+    fenced = _FENCE.fullmatch(stripped)
+    body = fenced.group(1).strip() if fenced else stripped
+    if not (body.startswith("{") and body.endswith("}")):
+        return None
+    try:
+        obj = json.loads(body)
+    except (ValueError, RecursionError):  # deeply nested input overflows the decoder
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
 def _from_object(obj: dict[str, Any], text: str, base: int) -> ParsedAnswer | None:
     lowered = {str(k).lower(): v for k, v in obj.items()}
     reason = next(
@@ -196,6 +209,16 @@ def parse_answer(text: str) -> ParsedAnswer:
         label = _value_to_label(bare)
         match = re.search(re.escape(bare), text, re.IGNORECASE)
         return ParsedAnswer(label=label, offset=match.start() if match else None)
+
+    whole = _whole_object(stripped)
+    if whole is not None:
+        # The answer is one JSON object: its own fields are the answer. Objects quoted inside
+        # its strings (a reasoning that cites the summary) must not be read as the label.
+        base = text.find("{")
+        parsed = _from_object(whole, text, base)
+        if parsed is not None:
+            return parsed
+        return ParsedAnswer(label=None, error="no consistency label found in the JSON answer")
 
     for obj, base in _json_objects(text):
         parsed = _from_object(obj, text, base)

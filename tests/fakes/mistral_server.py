@@ -14,8 +14,9 @@ bodies follow the spec's response schemas, checked in ``tests/test_backend_mistr
 
 * ``POST /v1/chat/completions``: the answer comes from the next scripted outcome for that path,
   else from ``responder(request_json)`` (a str, or an :class:`Answer` with logprobs). The default
-  :func:`consistency_responder` answers "inconsistent" when the text after the last
-  ``Summary:`` contains :data:`INCONSISTENT_MARKER` and "consistent" otherwise, as a single digit
+  :func:`consistency_responder` answers "inconsistent" when the summary's section (between the
+  boundary lines the prompt announces; in prompts without them, the text after the last
+  ``Summary:``) contains :data:`INCONSISTENT_MARKER` and "consistent" otherwise, as a single digit
   when the prompt asks for ``1``/``0`` (the ``fine-tune`` prompt) and as
   ``{"consistency": n, "reason": ...}`` JSON otherwise. ``ft:`` models must exist (created by a
   fine-tuning job or :meth:`MistralFakeServer.register_model`); unknown ones get HTTP 400.
@@ -246,8 +247,20 @@ def _content_text(content: Any) -> str:
     return ""
 
 
+_BOUNDARY = re.compile(r"<<<END NAME ([0-9a-f]{16})>>>")
+
+
 def _summary_part(text: str) -> str:
-    return text.rsplit("Summary:", 1)[-1]
+    # Read the summary the way the prompt asks: the section between the boundary lines whose
+    # tag the instruction (which comes before any data) announces. Prompts without boundary
+    # lines: the text after the last "Summary:", as a naive reader would.
+    announced = _BOUNDARY.search(text)
+    if announced is None:
+        return text.rsplit("Summary:", 1)[-1]
+    tag = announced.group(1)
+    start = text.find(f"<<<SUMMARY {tag}>>>")
+    end = text.find(f"<<<END SUMMARY {tag}>>>", start)
+    return text[start:end] if start != -1 and end != -1 else ""
 
 
 def consistency_responder(body: dict[str, Any]) -> str:
