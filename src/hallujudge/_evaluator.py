@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import hashlib
 import inspect
 import itertools
@@ -850,8 +849,7 @@ async def afit_threshold(
         vals = np.nan_to_num(sweep[objective], nan=-1.0)
         best = int(np.lexsort((closeness, vals))[-1])
         value = float(vals[best])
-    fitted = copy.copy(judge)
-    fitted.threshold = float(thresholds[best])
+    fitted = judge.with_settings(threshold=float(thresholds[best]))
     fitted.lineage = {
         **judge.lineage,
         "threshold_fit": {

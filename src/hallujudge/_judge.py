@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import logging
 import random
@@ -26,6 +27,7 @@ from ._claims import combine_claims, split_sentences
 from ._errors import BackendError, BackendTimeoutError, ConfigurationError
 from ._prompts import PromptStrategy, get_prompt
 from ._ratelimit import RateLimiter
+from ._settings import Claims, JudgeSettings, LongDocuments
 from ._sync import run_sync
 from ._types import Example, Usage, Verdict
 
@@ -35,9 +37,6 @@ logger = logging.getLogger("hallujudge")
 
 PairLike = Example | tuple[str, str] | dict[str, Any]
 """What ``score_many`` accepts per item: an Example, a (document, summary) tuple, or a dict."""
-
-LongDocuments = Literal["chunk", "unscored"]
-Claims = Literal["summary", "sentence"]
 
 
 def to_example(item: PairLike) -> Example:
@@ -182,21 +181,25 @@ class Judge:
                 raise ConfigurationError(f"{option} must be positive (or None), not {value!r}")
         self.backend: Backend = resolve_backend(model, **backend_options)
         self.strategy: PromptStrategy = get_prompt(prompt or self.backend.default_prompt)
-        self.samples = samples
-        self.temperature = temperature if temperature is not None else (0.7 if samples else 0.0)
-        self.seed = seed
-        self.max_tokens = max_tokens
-        self.threshold = threshold
-        self.logprobs = self.backend.supports_logprobs if logprobs is None else logprobs
+        self.config: JudgeSettings = JudgeSettings(
+            backend=self.backend.cache_identity(),
+            prompt=self.strategy.id if self.backend.uses_prompt else self.backend.input_format,
+            temperature=temperature if temperature is not None else (0.7 if samples else 0.0),
+            seed=seed,
+            max_tokens=max_tokens,
+            samples=samples,
+            threshold=threshold,
+            logprobs=self.backend.supports_logprobs if logprobs is None else logprobs,
+            long_documents=long_documents,
+            max_input_tokens=max_input_tokens or self.backend.max_input_tokens,
+            claims=claims,
+            repair=repair,
+        )
         self.max_attempts = max_attempts
         self.deadline_s = deadline_s
         self.timeout_s = timeout_s
         self.max_wait_s = max_wait_s
         self.concurrency = concurrency
-        self.long_documents: LongDocuments = long_documents
-        self.max_input_tokens = max_input_tokens or self.backend.max_input_tokens
-        self.repair = repair
-        self.claims: Claims = claims
         self._limiter = RateLimiter(rpm) if rpm else None
         self.max_calls = max_calls
         self._slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
@@ -210,27 +213,93 @@ class Judge:
     @property
     def prompt(self) -> str:
         """The prompt strategy as ``name@version`` (a scoring backend's input format)."""
-        return self.strategy.id if self.backend.uses_prompt else self.backend.input_format
+        return self.config.prompt
+
+    # Read-only views of the settings: a judge's answers cannot change after it is made.
+
+    @property
+    def temperature(self) -> float:
+        """``temperature`` of :attr:`config` (see :class:`JudgeSettings`)."""
+        return self.config.temperature
+
+    @property
+    def seed(self) -> int | None:
+        """``seed`` of :attr:`config` (see :class:`JudgeSettings`)."""
+        return self.config.seed
+
+    @property
+    def max_tokens(self) -> int | None:
+        """``max_tokens`` of :attr:`config` (see :class:`JudgeSettings`)."""
+        return self.config.max_tokens
+
+    @property
+    def samples(self) -> int | None:
+        """``samples`` of :attr:`config` (see :class:`JudgeSettings`)."""
+        return self.config.samples
+
+    @property
+    def threshold(self) -> float:
+        """``threshold`` of :attr:`config` (see :class:`JudgeSettings`)."""
+        return self.config.threshold
+
+    @property
+    def logprobs(self) -> bool:
+        """``logprobs`` of :attr:`config` (see :class:`JudgeSettings`)."""
+        return self.config.logprobs
+
+    @property
+    def long_documents(self) -> LongDocuments:
+        """``long_documents`` of :attr:`config` (see :class:`JudgeSettings`)."""
+        return self.config.long_documents
+
+    @property
+    def max_input_tokens(self) -> int | None:
+        """``max_input_tokens`` of :attr:`config` (see :class:`JudgeSettings`)."""
+        return self.config.max_input_tokens
+
+    @property
+    def claims(self) -> Claims:
+        """``claims`` of :attr:`config` (see :class:`JudgeSettings`)."""
+        return self.config.claims
+
+    @property
+    def repair(self) -> bool:
+        """``repair`` of :attr:`config` (see :class:`JudgeSettings`)."""
+        return self.config.repair
 
     def __repr__(self) -> str:
         return f"Judge({self.model!r}, prompt={self.prompt!r})"
 
     def settings(self) -> dict[str, Any]:
-        """Everything that changes this judge's answers: used in cache keys and traces."""
-        return {
-            **self.backend.cache_identity(),
-            "prompt": self.prompt,
-            "temperature": self.temperature,
-            "seed": self.seed,
-            "max_tokens": self.max_tokens,
-            "samples": self.samples,
-            "threshold": self.threshold,
-            "logprobs": self.logprobs,
-            "long_documents": self.long_documents,
-            "max_input_tokens": self.max_input_tokens,
-            "claims": self.claims,
-            "repair": self.repair,  # turns some unreadable answers into labels
-        }
+        """Everything that changes this judge's answers, as JSON-ready data.
+
+        A fresh copy of :attr:`config` (the judge's one immutable :class:`JudgeSettings`) in
+        the flat form that cache keys hash and traces, reports and lineage show.
+        """
+        return self.config.as_dict()
+
+    def with_settings(self, **changes: Any) -> Judge:
+        """A copy of this judge with some answer-changing settings replaced.
+
+        The copy shares the backend (and its connections) and the call limits; its settings,
+        and so its cache keys, are new.
+
+        Args:
+            **changes: :class:`JudgeSettings` fields and their new values (``threshold=0.6``).
+
+        Returns:
+            The new judge.
+
+        Raises:
+            ConfigurationError: For an unknown field or an invalid value.
+        """
+        try:
+            config = JudgeSettings.model_validate({**dict(self.config), **changes})
+        except ValueError as exc:
+            raise ConfigurationError(f"invalid judge settings {sorted(changes)}: {exc}") from exc
+        clone = copy.copy(self)
+        clone.config = config
+        return clone
 
     # -- one pair -------------------------------------------------------------------------
 
