@@ -525,9 +525,13 @@ class Judge:
                     if self.deadline_s is not None:
                         elapsed = time.monotonic() - started
                         limit = max(0.0, min(limit, self.deadline_s - elapsed))
+                    # The backend's own client timeout fires first: a call cancelled from
+                    # outside can leave its connection in the pool, where the next attempt then
+                    # queues behind the unanswered request. The outer timeout is a backstop.
+                    timed = dataclasses.replace(request, timeout_s=max(limit, 1e-3))
                     try:
-                        async with asyncio.timeout(limit):
-                            return await _tracing.complete(self.backend, request)
+                        async with asyncio.timeout(limit * 1.1 + 0.05):
+                            return await _tracing.complete(self.backend, timed)
                     except TimeoutError as exc:
                         hint = (
                             "raise timeout_s= if the model is slow"
