@@ -443,9 +443,10 @@ def test_service_account_token_counts_for_the_sdk_transport_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("MISTRAL_SA_TOKEN_PATH", "/run/secrets/mistral-token")
-    assert MistralBackend("open-mistral-7b").transport == "sdk"  # the SDK reads the token file
+    # the SDK reads the token file; the default HTTP transport does not, and says what to do
+    assert MistralBackend("open-mistral-7b", transport="sdk").transport == "sdk"
     with pytest.raises(ConfigurationError, match="transport='sdk'"):
-        MistralBackend("open-mistral-7b", transport="http")
+        MistralBackend("open-mistral-7b")
     with pytest.raises(ConfigurationError, match="transport must be"):
         MistralBackend("open-mistral-7b", transport="grpc")  # type: ignore[arg-type]
 

@@ -6,27 +6,19 @@ import asyncio
 import copy
 import dataclasses
 import logging
-import random
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any, Literal
-
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_before_delay,
-)
 
 from . import _observe, _tracing
 from ._backends._base import Backend, Request, Response
 from ._backends._resolver import resolve_backend
 from ._chunking import CHARS_PER_TOKEN, estimate_tokens, split_windows
 from ._claims import combine_claims, split_sentences
-from ._errors import BackendError, BackendTimeoutError, ConfigurationError
+from ._errors import BackendError, BackendTimeoutError, ConfigurationError, RateLimitError
 from ._prompts import PromptStrategy, get_prompt
 from ._ratelimit import RateLimiter
+from ._retry import RetryPolicy
 from ._settings import Claims, JudgeSettings, LongDocuments
 from ._sync import run_sync
 from ._types import Example, Usage, Verdict
@@ -74,25 +66,6 @@ def to_example(item: PairLike) -> Example:
 def _check_text(name: str, value: object) -> None:
     if not isinstance(value, str):
         raise ConfigurationError(f"{name} must be str, not {type(value).__name__}")
-
-
-class _Wait:
-    """Honour a server's ``Retry-After``; otherwise exponential backoff with jitter.
-
-    Jitter spreads the retries of many concurrent calls that failed together (a 429 burst).
-    """
-
-    def __init__(self, max_wait_s: float, initial_s: float = 0.5) -> None:
-        self.max_wait_s = max_wait_s
-        self.initial_s = initial_s
-
-    def __call__(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        retry_after = getattr(exc, "retry_after", None)
-        if isinstance(retry_after, int | float):
-            return float(min(retry_after, self.max_wait_s))
-        backoff = self.initial_s * 2.0 ** (state.attempt_number - 1)
-        return float(min(self.max_wait_s, backoff + random.uniform(0, self.initial_s)))
 
 
 class Judge:
@@ -199,6 +172,9 @@ class Judge:
         self.deadline_s = deadline_s
         self.timeout_s = timeout_s
         self.max_wait_s = max_wait_s
+        self.retry_policy = RetryPolicy(
+            max_attempts=max_attempts, deadline_s=deadline_s, max_wait_s=max_wait_s
+        )
         self.concurrency = concurrency
         self._limiter = RateLimiter(rpm) if rpm else None
         self.max_calls = max_calls
@@ -504,44 +480,53 @@ class Judge:
         return slots
 
     async def _call(self, request: Request) -> Response:
-        retrying = AsyncRetrying(
-            stop=(
-                stop_after_attempt(self.max_attempts) | stop_before_delay(self.deadline_s)
-                if self.deadline_s is not None
-                else stop_after_attempt(self.max_attempts)
-            ),
-            wait=_Wait(self.max_wait_s),
-            retry=retry_if_exception(self.backend.is_retryable),
-            reraise=True,
-        )
+        """One backend call under the retry policy (:mod:`hallujudge._retry`)."""
+        policy = self.retry_policy
         started = time.monotonic()
-        async for attempt in retrying:
+        async for attempt in policy.retrying(self.backend.is_retryable):
             with attempt:
                 async with self._call_slots():
                     if self._limiter is not None:
                         await self._limiter.acquire()
-                    # A hanging call must not outlive the judgment's deadline.
-                    limit = self.timeout_s
-                    if self.deadline_s is not None:
-                        elapsed = time.monotonic() - started
-                        limit = max(0.0, min(limit, self.deadline_s - elapsed))
-                    # The backend's own client timeout fires first: a call cancelled from
-                    # outside can leave its connection in the pool, where the next attempt then
-                    # queues behind the unanswered request. The outer timeout is a backstop.
-                    timed = dataclasses.replace(request, timeout_s=max(limit, 1e-3))
-                    try:
-                        async with asyncio.timeout(limit * 1.1 + 0.05):
-                            return await _tracing.complete(self.backend, timed)
-                    except TimeoutError as exc:
-                        hint = (
-                            "raise timeout_s= if the model is slow"
-                            if limit >= self.timeout_s
-                            else f"the judgment's deadline_s={self.deadline_s:g} ran out"
-                        )
-                        raise BackendTimeoutError(
-                            f"no answer within {limit:.3g} s ({hint})"
-                        ) from exc
+                    return await self._attempt(request, started)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def _attempt(self, request: Request, started: float) -> Response:
+        """One attempt: a slot of the connection's adaptive limit, then the call, both timed."""
+        left = self.retry_policy.remaining_s(started)
+        limit = self.timeout_s if left is None else max(0.0, min(self.timeout_s, left))
+        hint = (
+            "raise timeout_s= if the model is slow"
+            if limit >= self.timeout_s
+            else f"the judgment's deadline_s={self.deadline_s:g} ran out"
+        )
+        call_limit = self.backend.call_limit
+        ticket = None
+        if call_limit is not None:
+            try:  # queueing for the connection's limit spends the judgment's deadline
+                async with asyncio.timeout(left):
+                    ticket = await call_limit.acquire()
+            except TimeoutError as exc:
+                raise BackendTimeoutError(
+                    f"no free call slot on the connection before deadline_s={self.deadline_s:g}"
+                ) from exc
+        # The backend's own client timeout fires first: a call cancelled from outside can leave
+        # its connection in an unusable state. The outer timeout is a backstop.
+        timed = dataclasses.replace(request, timeout_s=max(limit, 1e-3))
+        try:
+            async with asyncio.timeout(limit * 1.1 + 0.05):
+                response = await _tracing.complete(self.backend, timed)
+        except TimeoutError as exc:
+            if call_limit is not None and ticket is not None:
+                call_limit.release(ticket)
+            raise BackendTimeoutError(f"no answer within {limit:.3g} s ({hint})") from exc
+        except BaseException as exc:
+            if call_limit is not None and ticket is not None:
+                call_limit.release(ticket, rate_limited=isinstance(exc, RateLimitError))
+            raise
+        if call_limit is not None and ticket is not None:
+            call_limit.release(ticket, ok=True)
+        return response
 
     # -- many pairs -----------------------------------------------------------------------
 

@@ -1,11 +1,25 @@
-"""A requests-per-minute limiter shared by every call of one Judge."""
+"""Rate limits: a fixed requests-per-minute spacing and an adaptive in-flight limit.
+
+:class:`RateLimiter` spaces the calls of one Judge (``Judge(rpm=...)``).
+
+:class:`AdaptiveLimit` bounds the calls in flight on one connection (a server and a key), shared
+by every Judge, Evaluator and Guard that uses it. It learns the server's limit from its 429s:
+
+* **decrease** on a 429: to at most the number of our calls that were in flight when the
+  rejected call started, minus one (the server took no more than that), and by a multiplicative
+  step at most once per round trip (calls that started before the last cut cannot reflect it);
+* **increase** on success: additively, by ``increase / limit`` per success (about ``increase``
+  per round trip), so the limit probes upwards slowly and a 429 is rare once it has settled.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
+from dataclasses import dataclass, field
 
-__all__ = ["RateLimiter"]
+__all__ = ["AdaptiveLimit", "RateLimiter", "Ticket"]
 
 
 class RateLimiter:
@@ -28,3 +42,112 @@ class RateLimiter:
         self._next = slot + self.interval
         if slot > now:
             await asyncio.sleep(slot - now)
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """One admitted call: when it started and how many calls were in flight with it."""
+
+    started: float
+    in_flight: int
+
+
+@dataclass(slots=True)
+class _LoopState:
+    in_flight: int = 0
+    waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
+
+
+class AdaptiveLimit:
+    """An in-flight limit that shrinks on HTTP 429 and grows back on success (AIMD).
+
+    Args:
+        maximum: The most calls in flight (also the starting limit).
+        minimum: The fewest (at least 1).
+        decrease: Multiplicative step on a 429 (at most once per round trip).
+        increase: Additive growth per round trip of successes.
+
+    Attributes:
+        limit: The current limit (a float; ``int(limit)`` calls may be in flight).
+        rate_limited: 429s seen.
+    """
+
+    def __init__(
+        self, maximum: int = 64, *, minimum: int = 1, decrease: float = 0.9, increase: float = 0.5
+    ) -> None:
+        if not 1 <= minimum <= maximum:
+            raise ValueError("need 1 <= minimum <= maximum")
+        self.maximum = maximum
+        self.minimum = minimum
+        self.decrease = decrease
+        self.increase = increase
+        self.limit = float(maximum)
+        self.rate_limited = 0
+        self._last_cut = float("-inf")
+        # asyncio futures belong to one loop: each loop keeps its own queue (the limit is shared)
+        self._loops: dict[asyncio.AbstractEventLoop, _LoopState] = {}
+
+    def _state(self) -> _LoopState:
+        loop = asyncio.get_running_loop()
+        state = self._loops.get(loop)
+        if state is None:
+            for closed in [other for other in self._loops if other.is_closed()]:
+                del self._loops[closed]
+            state = self._loops[loop] = _LoopState()
+        return state
+
+    @property
+    def in_flight(self) -> int:
+        """Calls in flight now, over all event loops."""
+        return sum(state.in_flight for state in self._loops.values())
+
+    async def acquire(self) -> Ticket:
+        """Wait until a call may start (first come, first served).
+
+        Returns:
+            The ticket to hand back to :meth:`release`.
+        """
+        state = self._state()
+        if state.waiters or self.in_flight >= int(self.limit):
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            state.waiters.append(future)
+            try:
+                await future
+            except BaseException:
+                if future in state.waiters:
+                    state.waiters.remove(future)
+                elif not future.cancelled():  # admitted and then cancelled: pass the slot on
+                    state.in_flight -= 1
+                    self._wake(state)
+                raise
+        else:
+            state.in_flight += 1
+        return Ticket(started=time.monotonic(), in_flight=self.in_flight)
+
+    def release(self, ticket: Ticket, *, rate_limited: bool = False, ok: bool = False) -> None:
+        """End one call.
+
+        Args:
+            ticket: What :meth:`acquire` returned.
+            rate_limited: The call was answered HTTP 429: shrink the limit.
+            ok: The call succeeded: grow the limit a little.
+        """
+        if rate_limited:
+            self.rate_limited += 1
+            cut = min(self.limit, max(float(self.minimum), ticket.in_flight - 1.0))
+            if ticket.started >= self._last_cut:
+                cut = min(cut, self.limit * self.decrease)
+                self._last_cut = time.monotonic()
+            self.limit = max(float(self.minimum), cut)
+        elif ok:
+            self.limit = min(float(self.maximum), self.limit + self.increase / self.limit)
+        state = self._state()
+        state.in_flight -= 1
+        self._wake(state)
+
+    def _wake(self, state: _LoopState) -> None:
+        while state.waiters and self.in_flight < int(self.limit):
+            future = state.waiters.popleft()
+            if not future.done():
+                state.in_flight += 1
+                future.set_result(None)

@@ -66,6 +66,7 @@ import argparse
 import contextlib
 import email.parser
 import email.policy
+import hashlib
 import json
 import math
 import re
@@ -90,10 +91,12 @@ except ImportError:  # pragma: no cover - run as a script
 
 __all__ = [
     "BASE_MODELS",
+    "GARBAGE_ANSWER",
     "INCONSISTENT_MARKER",
     "PRICE_PER_M_TOKENS",
     "TEST_API_KEY",
     "Answer",
+    "Chaos",
     "Drop",
     "Fail",
     "MistralFakeServer",
@@ -202,6 +205,35 @@ class Drop:
 
 
 Outcome = str | Answer | Fail | Slow | RawBody | Drop
+
+
+GARBAGE_ANSWER = "As an AI model I would rather not say."
+"""What :class:`Chaos` answers to its garbage share of rows (no verdict can be read from it)."""
+
+
+@dataclass(frozen=True)
+class Chaos:
+    """A rate-limited, flaky server for load tests (applies to unscripted inference calls).
+
+    Which rows fail is decided by a digest of the request body, so it is the same in every
+    run, and "first attempt" means the first time the fake admits that exact body.
+
+    Attributes:
+        max_in_flight: Answer HTTP 429 (with ``Retry-After``) to a call arriving while this
+            many are being served (None: no limit).
+        retry_after: The ``Retry-After`` of those 429s, in seconds.
+        error_rate: Share of rows whose first admitted attempt gets HTTP 503.
+        timeout_rate: Share of rows whose first admitted attempt hangs ``timeout_s`` seconds.
+        timeout_s: How long those hang.
+        garbage_rate: Share of rows that always get :data:`GARBAGE_ANSWER` (HTTP 200).
+    """
+
+    max_in_flight: int | None = None
+    retry_after: float = 0.05
+    error_rate: float = 0.0
+    timeout_rate: float = 0.0
+    timeout_s: float = 5.0
+    garbage_rate: float = 0.0
 
 
 def rate_limited(retry_after: float | None = 1.0) -> Fail:
@@ -384,7 +416,12 @@ class MistralFakeServer:
         validate: bool = True,
         api_key: str | None = None,
         spec: OpenAPISpec | None = None,
+        chaos: Chaos | None = None,
     ) -> None:
+        self.chaos = chaos
+        self.chaos_counts: dict[str, int] = {"429": 0, "503": 0, "timeout": 0, "garbage": 0}
+        self._in_flight = 0
+        self._seen: set[str] = set()
         self.responder = responder
         self.classifier_responder = classifier_responder
         self.latency_s = latency_s
@@ -403,6 +440,38 @@ class MistralFakeServer:
         self._stop = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    def _chaos_outcome(self, raw: bytes) -> tuple[Outcome | None, bool]:
+        """What :attr:`chaos` does to one inference call: (outcome, admitted)."""
+        chaos = self.chaos
+        assert chaos is not None
+        digest = hashlib.sha256(raw).hexdigest()
+        with self._lock:
+            if chaos.max_in_flight is not None and self._in_flight >= chaos.max_in_flight:
+                self.chaos_counts["429"] += 1
+                return rate_limited(chaos.retry_after), False
+            self._in_flight += 1
+            first = digest not in self._seen
+            self._seen.add(digest)
+        # the row's place in [0, 1): garbage first, then errors, then timeouts
+        where = int(digest[:12], 16) / 16**12
+        bands = (
+            ("garbage", chaos.garbage_rate, True),
+            ("503", chaos.error_rate, first),
+            ("timeout", chaos.timeout_rate, first),
+        )
+        low = 0.0
+        for kind, rate, applies in bands:
+            if low <= where < low + rate and applies:
+                with self._lock:
+                    self.chaos_counts[kind] += 1
+                if kind == "garbage":
+                    return GARBAGE_ANSWER, True
+                if kind == "503":
+                    return server_error(503), True
+                return slow(chaos.timeout_s), True
+            low += rate
+        return None, True
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -1175,6 +1244,11 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, UnicodeDecodeError) as exc:
             record.errors.append(f"{method} {path}: body is not valid JSON: {exc}")
         record.body = body
+        if path == "/_fake/stats":  # for benchmarks that run the fake in another process
+            with fake._lock:
+                stats = {"requests": len(fake.requests), **fake.chaos_counts}
+            self._send_json(200, stats)
+            return
         with fake._lock:
             fake.requests.append(record)
         if fake.spec is not None:
@@ -1199,8 +1273,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"detail": "Not Found"})
             return
         name, match = route
+        admitted = False
         try:
             outcome = fake._next_outcome(path)
+            if outcome is None and name in _INFERENCE and fake.chaos is not None:
+                outcome, admitted = fake._chaos_outcome(raw)
             if outcome is None and name in _INFERENCE and fake.latency_s:
                 fake._sleep(fake.latency_s)
             while isinstance(outcome, Slow):
@@ -1215,6 +1292,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(status, answer, method=method, path=path)
         except _StopError:
             return
+        finally:
+            if admitted:
+                with fake._lock:
+                    fake._in_flight -= 1
 
     def _dispatch(
         self, name: str, params: dict[str, str], body: Any, query: dict[str, list[str]]
@@ -1324,8 +1405,17 @@ def serve(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per chat answer")
     parser.add_argument("--validate", action="store_true", help="validate requests (slower)")
+    parser.add_argument("--max-in-flight", type=int, default=None, help="429 past this many")
+    parser.add_argument("--retry-after", type=float, default=0.05, help="Retry-After of 429s")
+    parser.add_argument("--error-rate", type=float, default=0.0, help="503 share of 1st tries")
     args = parser.parse_args(argv)
-    server = MistralFakeServer(latency_s=args.latency, validate=args.validate).start(args.port)
+    chaos = (
+        Chaos(args.max_in_flight, retry_after=args.retry_after, error_rate=args.error_rate)
+        if args.max_in_flight is not None or args.error_rate
+        else None
+    )
+    server = MistralFakeServer(latency_s=args.latency, validate=args.validate, chaos=chaos)
+    server.start(args.port)
     print(server.url, flush=True)
     try:
         while True:

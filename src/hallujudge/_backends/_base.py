@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
 from .._errors import BackendError
+from .._ratelimit import AdaptiveLimit
 from .._types import Example, Span, Usage
 
 __all__ = ["Backend", "Message", "Request", "Response", "TokenLogprob"]
@@ -100,6 +101,9 @@ class Backend(abc.ABC):
         max_input_tokens: The model's context budget for the rendered prompt, or None if unknown.
         input_format: For scoring backends, the name@version of how they read a pair; it takes
             the place of the prompt strategy in Verdicts and cache keys.
+        call_limit: The adaptive in-flight limit of this backend's connection (shared with
+            every backend on the same server and key), or None: the Judge then bounds calls by
+            its ``max_calls`` alone.
     """
 
     name: str = "backend"
@@ -108,6 +112,7 @@ class Backend(abc.ABC):
     supports_logprobs: bool = False
     max_input_tokens: int | None = None
     input_format: str = "pair@1"
+    call_limit: AdaptiveLimit | None = None
 
     @abc.abstractmethod
     async def complete(self, request: Request) -> Response:

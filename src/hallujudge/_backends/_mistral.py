@@ -36,17 +36,19 @@ Decisions (documented here because callers depend on them):
 * **Throughput.** The SDK's default pool keeps only 20 idle connections, so with 32+ requests
   in flight connections are closed and reopened all the time; each client here keeps
   ``max_connections`` (default 64) open.
-* **Transport.** ``transport="sdk"`` (default) calls ``chat.complete_async`` /
-  ``classifiers.classify_async`` (with typed SDK arguments, which spares it two throwaway
-  pydantic models per call). The SDK still builds several per call: about 5 ms of client CPU
-  per judgment on a busy 2-core machine, which caps throughput near 0.45 of the ideal rate with
-  32 calls in flight. ``transport="http"`` sends the identical JSON body (and user agent, with
-  ``hallujudge`` appended) with one POST on the SDK's own pooled HTTP client and parses the
-  answer with the SDK's response model: about 1.3 ms per judgment and 0.85 of the ideal rate.
-  Its failures are raised as the SDK's own exception types, so both transports go through the
-  same error map. It does not read the SDK's service-account token file
-  (``MISTRAL_SA_TOKEN_PATH``); ``transport="sdk"`` does. Numbers:
-  ``benchmarks/RESULTS_overhead.md``.
+* **Transport.** ``transport="http"`` (default) sends the JSON body the SDK would send (and
+  its user agent, with ``hallujudge`` appended) with one POST on the SDK's own pooled HTTP
+  client, and parses the answer with the SDK's typed response model
+  (``models.ChatCompletionResponse``); failures are raised as the SDK's own exception types, so
+  both transports go through the one error map. ``transport="sdk"`` calls
+  ``chat.complete_async`` / ``classifiers.classify_async``: the SDK builds several pydantic
+  models per call (about 4-5 ms of client CPU on a busy 2-core machine against about 1 ms),
+  which caps throughput near 0.6 of the ideal rate with 32 calls in flight; use it for what
+  only the SDK's methods do, such as reading a service-account token file
+  (``MISTRAL_SA_TOKEN_PATH``). Numbers: ``docs/benchmarks.md``.
+* **Rate limits.** Every backend on one server and key shares one
+  :class:`~hallujudge._ratelimit.AdaptiveLimit` (``call_limit``): it shrinks on HTTP 429 and
+  grows back on success; the Judge waits for a slot before each attempt.
 * **Log-probabilities.** Mistral's published API description lists no ``logprobs`` request
   field, so ``supports_logprobs`` is False and they are requested only when a Judge asks
   (``Judge(logprobs=True)``); returned ones are passed on for ``score``.
@@ -59,6 +61,7 @@ build classifier training data) to ``/v1/classifications`` and reads the scores 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib.metadata
 import json
 import logging
@@ -84,6 +87,7 @@ from .._errors import (
     http_error,
     parse_retry_after,
 )
+from .._ratelimit import AdaptiveLimit
 from .._types import Example, Usage
 from ._base import Backend, Request, Response, TokenLogprob
 
@@ -102,6 +106,8 @@ __all__ = [
     "chat_body",
     "classifier_input",
     "map_mistral_error",
+    "mistral_credentials",
+    "without_userinfo",
 ]
 
 logger = logging.getLogger("hallujudge")
@@ -253,7 +259,7 @@ class _MistralBase(Backend):
         server_url: str | None = None,
         base_url: str | None = None,
         max_connections: int = 64,
-        transport: Transport = "sdk",
+        transport: Transport = "http",
         timeout_s: float | None = None,
     ) -> None:
         if not isinstance(model, str) or not model.strip():
@@ -271,23 +277,12 @@ class _MistralBase(Backend):
             raise ConfigurationError(f"transport must be 'sdk' or 'http', not {transport!r}")
         self.transport: Transport = transport
         self.model = model.strip()
-        url = server_url or base_url or os.environ.get("MISTRAL_SERVER_URL") or None
-        self._url = _normalise_url(url) if url else None  # may hold user:password@: requests only
-        self.server_url = _without_userinfo(self._url) if self._url else None
-        key = api_key if api_key is not None else os.environ.get("MISTRAL_API_KEY")
-        self._api_key = key.strip() if key and key.strip() else None
-        # The SDK can also authenticate with a service-account token file; only its own
-        # methods read it, so it counts as a credential for transport="sdk" alone.
-        service_account = transport == "sdk" and bool(os.environ.get(SERVICE_ACCOUNT_ENV))
-        official = self.server_url in (None, DEFAULT_SERVER)
-        if self._api_key is None and not service_account and official:
-            raise ConfigurationError(
-                "no Mistral API key: set the MISTRAL_API_KEY environment variable or pass "
-                "api_key= (a key may be omitted only with a custom MISTRAL_SERVER_URL or "
-                "server_url=, such as a local fake or a keyless gateway, or with "
-                f"{SERVICE_ACCOUNT_ENV} and transport='sdk')"
-            )
+        self._url, self._api_key = mistral_credentials(
+            api_key, server_url or base_url, service_account=transport == "sdk"
+        )
+        self.server_url = without_userinfo(self._url) if self._url else None
         self.max_connections = max_connections
+        self.call_limit = _shared_limit(self._url, self._api_key, max_connections)
         self.max_input_tokens = _context_tokens(self.model)
         # A plain dict, pruned of closed loops: a weak-key dict would never drop an entry, since
         # each client's connection pool refers back to its loop.
@@ -390,6 +385,60 @@ class _MistralBase(Backend):
         return f"{type(self).__name__}({self.model!r}{where})"
 
 
+_LIMITS: dict[tuple[str, str], AdaptiveLimit] = {}
+_LIMITS_LOCK = threading.Lock()
+
+
+def _shared_limit(url: str | None, key: str | None, max_connections: int) -> AdaptiveLimit:
+    """The adaptive in-flight limit of one server and key, shared by all its backends.
+
+    A server's rate limit applies per key, so every Judge, Evaluator and Guard on the same key
+    learns from the same 429s. Keyed by a digest: the key itself is not kept here.
+    """
+    digest = hashlib.sha256((key or "").encode()).hexdigest()
+    ident = (url or DEFAULT_SERVER, digest)
+    with _LIMITS_LOCK:
+        limit = _LIMITS.get(ident)
+        if limit is None or limit.maximum < max_connections:
+            limit = _LIMITS[ident] = AdaptiveLimit(max_connections)
+        return limit
+
+
+def mistral_credentials(
+    api_key: str | None, server_url: str | None, *, service_account: bool = False
+) -> tuple[str | None, str | None]:
+    """The one credential rule of every Mistral client (chat, classifier, batch, fine-tuning).
+
+    Args:
+        api_key: The key given (default: ``MISTRAL_API_KEY``).
+        server_url: The base URL given (default: ``MISTRAL_SERVER_URL``); a trailing ``/v1``
+            is dropped.
+        service_account: Whether a service-account token file (``MISTRAL_SA_TOKEN_PATH``)
+            counts as a credential (only the SDK's own methods read it).
+
+    Returns:
+        ``(url, key)``: the URL (None: Mistral's own; it may hold ``user:password@``, so use
+        it for requests only) and the key (None when there is none).
+
+    Raises:
+        ConfigurationError: Without a key for Mistral's own API.
+    """
+    url = server_url or os.environ.get("MISTRAL_SERVER_URL") or None
+    url = _normalise_url(url) if url else None
+    key = api_key if api_key is not None else os.environ.get("MISTRAL_API_KEY")
+    key = key.strip() if key and key.strip() else None
+    has_token = service_account and bool(os.environ.get(SERVICE_ACCOUNT_ENV))
+    official = url is None or without_userinfo(url) == DEFAULT_SERVER
+    if key is None and not has_token and official:
+        raise ConfigurationError(
+            "no Mistral API key: set the MISTRAL_API_KEY environment variable or pass "
+            "api_key= (a key may be omitted only with a custom MISTRAL_SERVER_URL or "
+            "server_url=, such as a local fake or a keyless gateway, or with "
+            f"{SERVICE_ACCOUNT_ENV} and transport='sdk')"
+        )
+    return url, key
+
+
 def _normalise_url(url: str) -> str:
     url = url.strip().rstrip("/")
     if url.endswith("/v1"):
@@ -397,14 +446,15 @@ def _normalise_url(url: str) -> str:
         logger.info(
             "hallujudge: the Mistral server URL %r ends in /v1, which the SDK adds itself; "
             "using %r",
-            _without_userinfo(url),
-            _without_userinfo(stripped),
+            without_userinfo(url),
+            without_userinfo(stripped),
         )
         url = stripped
     return url
 
 
-def _without_userinfo(url: str) -> str:
+def without_userinfo(url: str) -> str:
+    """``url`` without any ``user:password@`` part (for reprs, logs and cache keys)."""
     parts = urllib.parse.urlsplit(url)
     if "@" not in parts.netloc:
         return url
@@ -420,9 +470,9 @@ class MistralBackend(_MistralBase):
         server_url: Base URL without ``/v1`` (default: ``MISTRAL_SERVER_URL``, else Mistral's).
         base_url: An alias of ``server_url``, for symmetry with the OpenAI backend.
         max_connections: Connections kept per event loop (raise for more than 64 in flight).
-        transport: ``"sdk"`` (default): ``chat.complete_async``; ``"http"``: the same request
-            as one POST on the SDK's HTTP client, parsed by the SDK's response model, about 8x
-            less client CPU per call (see the module docstring).
+        transport: ``"http"`` (default): the request as one POST on the SDK's HTTP client,
+            parsed by the SDK's response model; ``"sdk"``: ``chat.complete_async``, several
+            times the client CPU per call (see the module docstring).
         timeout_s: Cap on one call's seconds (None: the Judge's ``timeout_s`` alone).
 
     Raises:
@@ -440,7 +490,7 @@ class MistralBackend(_MistralBase):
         server_url: str | None = None,
         base_url: str | None = None,
         max_connections: int = 64,
-        transport: Transport = "sdk",
+        transport: Transport = "http",
         timeout_s: float | None = None,
     ) -> None:
         super().__init__(
@@ -564,7 +614,7 @@ class MistralClassifierBackend(_MistralBase):
         server_url: Base URL without ``/v1`` (default: ``MISTRAL_SERVER_URL``).
         base_url: An alias of ``server_url``.
         max_connections: Connections kept per event loop.
-        transport: ``"sdk"`` (``classifiers.classify_async``) or ``"http"`` (one POST).
+        transport: ``"http"`` (default: one POST) or ``"sdk"`` (``classifiers.classify_async``).
         timeout_s: Cap on one call's seconds (None: the Judge's ``timeout_s`` alone).
         target: The classifier target to read.
 
@@ -583,7 +633,7 @@ class MistralClassifierBackend(_MistralBase):
         server_url: str | None = None,
         base_url: str | None = None,
         max_connections: int = 64,
-        transport: Transport = "sdk",
+        transport: Transport = "http",
         timeout_s: float | None = None,
         target: str = CLASSIFIER_TARGET,
     ) -> None:

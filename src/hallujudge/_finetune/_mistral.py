@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from .._errors import (
     BackendConnectionError,
@@ -31,7 +30,7 @@ from .._errors import (
     http_error,
     parse_retry_after,
 )
-from .._judge import _Wait
+from .._retry import RetryPolicy
 
 __all__ = [
     "DEFAULT_SERVER_URL",
@@ -264,9 +263,12 @@ class MistralJobsClient:
         timeout_s: Timeout of one HTTP call.
         max_attempts: Attempts per call for transient failures, first one included.
         max_wait_s: Longest pause between attempts (caps ``Retry-After``).
+        deadline_s: Time budget of one call across its attempts (rate-limited attempts do not
+            count against ``max_attempts``, only against this; see :mod:`hallujudge._retry`).
 
     Raises:
-        ConfigurationError: If no API key is given or set, or the URL is not http(s).
+        ConfigurationError: Without an API key for Mistral's own API (a custom ``server_url``
+            may go without, as for the Judge), or if the URL is not http(s).
     """
 
     def __init__(
@@ -277,30 +279,31 @@ class MistralJobsClient:
         timeout_s: float = 60.0,
         max_attempts: int = 6,
         max_wait_s: float = 30.0,
+        deadline_s: float | None = 600.0,
     ) -> None:
-        key = api_key or os.environ.get("MISTRAL_API_KEY")
-        if not key:
-            raise ConfigurationError(
-                "Mistral fine-tuning needs an API key: set MISTRAL_API_KEY or pass api_key="
-            )
-        self._api_key = key
-        url = (server_url or os.environ.get("MISTRAL_SERVER_URL") or DEFAULT_SERVER_URL).rstrip("/")
+        from .._backends._mistral import mistral_credentials, without_userinfo
+
+        # The Judge's rule: a key is optional only with a custom server URL.
+        url, self._api_key = mistral_credentials(api_key, server_url)
+        url = url or DEFAULT_SERVER_URL
         if not url.startswith(("http://", "https://")):
             raise ConfigurationError(
-                f"the Mistral server URL must start with http:// or https://, not {url!r} "
-                "(check server_url= or MISTRAL_SERVER_URL)"
+                f"the Mistral server URL must start with http:// or https://, not "
+                f"{without_userinfo(url)!r} (check server_url= or MISTRAL_SERVER_URL)"
             )
-        self.server_url = url.removesuffix("/v1")
+        self._url = url  # may hold user:password@ for a proxy: requests only
+        self.server_url = without_userinfo(url)
         self.timeout_s = timeout_s
         self.max_attempts = max_attempts
         self.max_wait_s = max_wait_s
+        self.deadline_s = deadline_s
 
     def __repr__(self) -> str:
         return f"MistralJobsClient(server_url={self.server_url!r})"
 
     @property
-    def api_key(self) -> str:
-        """The key, for building other clients (kept out of ``repr``)."""
+    def api_key(self) -> str | None:
+        """The key, for building other clients (kept out of ``repr``; None: keyless server)."""
         return self._api_key
 
     # -- plumbing -------------------------------------------------------------------------
@@ -317,13 +320,10 @@ class MistralJobsClient:
             exc = state.outcome.exception() if state.outcome else None
             logger.info("retrying Mistral call after %s (attempt %d)", exc, state.attempt_number)
 
-        async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(self.max_attempts),
-            wait=_Wait(self.max_wait_s),
-            retry=retry_if_exception(retryable),
-            before_sleep=log_retry,
-            reraise=True,
-        ):
+        policy = RetryPolicy(
+            max_attempts=self.max_attempts, deadline_s=self.deadline_s, max_wait_s=self.max_wait_s
+        )
+        async for attempt in policy.retrying(retryable, before_sleep=log_retry):
             with attempt:
                 return await call()
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
@@ -342,13 +342,11 @@ class MistralJobsClient:
         async def once() -> Any:
             logger.debug("Mistral %s params=%s body=%s", what, params, _redact(json))
             # A client per call: polling is slow, and this never strands a pool on a closed loop.
+            headers = {"Accept": "application/json"}
+            if self._api_key:
+                headers["Authorization"] = f"Bearer {self._api_key}"
             async with httpx.AsyncClient(
-                base_url=self.server_url,
-                timeout=self.timeout_s,
-                headers={
-                    "Authorization": f"Bearer {self._api_key}",
-                    "Accept": "application/json",
-                },
+                base_url=self._url, timeout=self.timeout_s, headers=headers
             ) as client:
                 try:
                     response = await client.request(method, path, json=json, params=params)
@@ -396,7 +394,7 @@ class MistralJobsClient:
         async def once() -> str:
             sdk = Mistral(
                 api_key=self._api_key,
-                server_url=self.server_url,
+                server_url=self._url,
                 timeout_ms=int(self.timeout_s * 1000),
             )
             try:

@@ -1,0 +1,169 @@
+"""Rate limits and flaky servers: the retry policy, the adaptive limit, and 1,000-row storms
+against the fake Mistral server (real HTTP, the default transport)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+
+import pytest
+
+from fakes.mistral_server import GARBAGE_ANSWER, INCONSISTENT_MARKER, Chaos, MistralFakeServer
+from hallujudge._backends._fake import FakeBackend
+from hallujudge._errors import RateLimitError, ServerError
+from hallujudge._judge import Judge
+from hallujudge._ratelimit import AdaptiveLimit
+from hallujudge._retry import RetryPolicy
+
+pytest.importorskip("mistralai")
+
+DOC = "The council voted on Tuesday to close the Mill Street library in March."
+
+
+def rows(n: int) -> list[tuple[str, str]]:
+    """n distinct pairs; every third one is inconsistent."""
+    return [
+        (DOC, f"Row {i}: the library closes{f' {INCONSISTENT_MARKER}' if i % 3 == 0 else ''}.")
+        for i in range(n)
+    ]
+
+
+def quick(judge: Judge) -> Judge:
+    """Short floors and waits, so a storm of 429s takes seconds in a test."""
+    judge.retry_policy = dataclasses.replace(
+        judge.retry_policy, retry_after_floor_s=0.02, initial_wait_s=0.02
+    )
+    return judge
+
+
+# -- the retry policy ----------------------------------------------------------------------
+
+
+def test_rate_limited_attempts_do_not_use_up_the_attempts() -> None:
+    backend = FakeBackend([RateLimitError("slow down", retry_after=0)] * 8)
+    verdict = quick(Judge(backend, max_attempts=2)).score("a b c", "a b")
+    assert verdict.scored
+    assert backend.calls == 9
+
+
+def test_real_failures_still_stop_at_max_attempts() -> None:
+    backend = FakeBackend([ServerError("boom", status_code=503)] * 5)
+    verdict = quick(Judge(backend, max_attempts=3)).score("a b c", "a b")
+    assert verdict.label == "unscored"
+    assert backend.calls == 3
+
+
+def test_retry_after_zero_is_floored_and_jittered() -> None:
+    backend = FakeBackend([RateLimitError("slow down", retry_after=0)] * 3)
+    judge = Judge(backend)
+    judge.retry_policy = dataclasses.replace(judge.retry_policy, retry_after_floor_s=0.1)
+    started = time.monotonic()
+    assert judge.score("a b c", "a b").scored
+    assert time.monotonic() - started >= 0.3  # three waits of at least the floor
+
+
+def test_rate_limits_are_bounded_by_the_deadline() -> None:
+    backend = FakeBackend([RateLimitError("slow down", retry_after=0.1)] * 1000)
+    started = time.monotonic()
+    verdict = Judge(backend, deadline_s=1.0).score("a b c", "a b")
+    assert verdict.label == "unscored"
+    assert verdict.error is not None and verdict.error.startswith("RateLimitError")
+    assert time.monotonic() - started < 2.0
+    assert 2 <= backend.calls < 20
+
+
+def test_policy_waits_never_pass_the_deadline() -> None:
+    policy = RetryPolicy(max_attempts=100, deadline_s=0.3, initial_wait_s=0.2)
+    backend = FakeBackend([ServerError("boom", status_code=503)] * 100)
+    judge = Judge(backend, deadline_s=0.3, max_attempts=100)
+    judge.retry_policy = policy
+    started = time.monotonic()
+    assert judge.score("a b c", "a b").label == "unscored"
+    assert time.monotonic() - started < 0.6
+
+
+# -- the adaptive limit --------------------------------------------------------------------
+
+
+def test_adaptive_limit_shrinks_to_what_the_server_took_and_grows_back() -> None:
+    async def scenario() -> None:
+        limit = AdaptiveLimit(32)
+        tickets = [await limit.acquire() for _ in range(12)]
+        assert limit.in_flight == 12
+        limit.release(tickets[-1], rate_limited=True)  # the 12th was refused: 11 were taken
+        assert limit.limit <= 11
+        for t in tickets[:-1]:
+            limit.release(t, ok=True)
+        before = limit.limit
+        for _ in range(50):
+            limit.release(await limit.acquire(), ok=True)
+        assert before < limit.limit <= 32
+
+    asyncio.run(scenario())
+
+
+def test_adaptive_limit_queues_calls_past_the_limit() -> None:
+    async def scenario() -> list[int]:
+        limit = AdaptiveLimit(2)
+        seen: list[int] = []
+
+        async def call() -> None:
+            ticket = await limit.acquire()
+            seen.append(limit.in_flight)
+            await asyncio.sleep(0.01)
+            limit.release(ticket, ok=True)
+
+        await asyncio.gather(*(call() for _ in range(10)))
+        return seen
+
+    assert max(asyncio.run(scenario())) == 2
+
+
+# -- storms against the fake Mistral server ------------------------------------------------
+
+
+def storm(
+    chaos: Chaos, n: int, latency_s: float, **options: object
+) -> tuple[MistralFakeServer, list[tuple[str, str]], list]:  # type: ignore[type-arg]
+    pairs = rows(n)
+    with MistralFakeServer(latency_s=latency_s, validate=False, chaos=chaos) as server:
+        judge = quick(Judge("mistral:open-mistral-7b", server_url=server.url, **options))  # type: ignore[arg-type]
+        verdicts = judge.score_many(pairs, concurrency=32)
+        judge.close()
+    return server, pairs, verdicts
+
+
+def check_storm(server: MistralFakeServer, verdicts: list, n: int) -> None:  # type: ignore[type-arg]
+    assert len(verdicts) == n
+    assert [v.error for v in verdicts if not v.scored] == []
+    for i, verdict in enumerate(verdicts):
+        assert verdict.label == ("inconsistent" if i % 3 == 0 else "consistent"), i
+    answered = [r for r in server.chat_requests if r.outcome == "default"]
+    assert len(answered) == n  # every row answered exactly once: no duplicate work
+    minimum = n + server.chaos_counts["503"]  # a 503'd first attempt must be sent again
+    assert len(server.chat_requests) <= 1.5 * minimum, server.chaos_counts
+
+
+@pytest.mark.parametrize("max_in_flight", [8, 1])
+def test_a_429_storm_loses_no_row(max_in_flight: int) -> None:
+    chaos = Chaos(max_in_flight=max_in_flight, retry_after=0.02, error_rate=0.1)
+    latency = 0.01 if max_in_flight > 1 else 0.001
+    server, _, verdicts = storm(chaos, 1000, latency)
+    assert server.chaos_counts["429"] > 0 and server.chaos_counts["503"] > 50
+    check_storm(server, verdicts, 1000)
+
+
+def test_errors_timeouts_and_garbage_each_row_once() -> None:
+    chaos = Chaos(error_rate=0.1, timeout_rate=0.03, timeout_s=2.0, garbage_rate=0.05)
+    server, pairs, verdicts = storm(chaos, 1000, 0.005, timeout_s=0.5)
+    assert len(verdicts) == len(pairs)
+    garbage = [v for v in verdicts if v.raw == GARBAGE_ANSWER]
+    # about 5% of rows; a garbage answer that came too late for the client is asked again
+    assert 20 < len(garbage) <= server.chaos_counts["garbage"]
+    assert all(v.label == "unscored" and v.error for v in garbage)
+    others = [(i, v) for i, v in enumerate(verdicts) if v.raw != GARBAGE_ANSWER]
+    assert [v.error for _, v in others if not v.scored] == []  # nothing else lost
+    assert server.chaos_counts["timeout"] > 10
+    for i, verdict in others:
+        assert verdict.label == ("inconsistent" if i % 3 == 0 else "consistent"), i
