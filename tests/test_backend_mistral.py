@@ -569,7 +569,7 @@ async def test_connections_are_reused_with_32_in_flight(
     ports = {r.client_port for r in mistral_env.chat_requests}
     assert len(mistral_env.chat_requests) == 64
     assert len(ports) <= 32  # the second round reused the first round's connections
-    assert elapsed < 3.0  # two rounds of 0.15 s, not 64 x 0.15 s
+    assert elapsed < 6.0  # two rounds of 0.15 s, not 64 x 0.15 s (loose: CI cores are busy)
     await judge.aclose()
 
 

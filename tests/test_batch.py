@@ -108,3 +108,57 @@ def test_evaluator_batch_mode_uses_one_job_and_the_cache(
     assert again.n == 3
     jobs = [r for r in mistral_env.requests if r.path == "/v1/batch/jobs" and r.method == "POST"]
     assert len(jobs) == 1
+
+
+LIVE_OPTION_MATRIX = [
+    {},
+    {"temperature": 0.3, "seed": 7},
+    {"seed": None},
+    {"max_tokens": 40},
+    {"logprobs": True},
+    {"prompt": "one-shot"},
+    {"prompt": "fine-tune", "max_tokens": 2},
+    {"long_documents": "unscored", "max_input_tokens": 20_000},
+]
+
+
+@pytest.mark.parametrize("options", LIVE_OPTION_MATRIX, ids=str)
+def test_a_batch_line_is_the_live_body(mistral_env: MistralFakeServer, options: dict) -> None:
+    from hallujudge._batch import batch_requests
+
+    pair = _pairs()[0]
+    if options.get("logprobs"):
+        mistral_env.check_spec = False  # logprobs is not in Mistral's published request schema
+    judge = Judge("mistral:open-mistral-7b", **options)
+    judge.score(pair.document, pair.summary)
+    live = dict(mistral_env.chat_requests[-1].body)
+    assert live.pop("model") == "open-mistral-7b"
+    live.pop("stream", None)  # the transport's own field, as the SDK sends it
+    (line,) = batch_requests(judge, [pair])
+    assert line["body"] == live
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"claims": "sentence"}, "claims='sentence'"),
+        ({"repair": True}, "repair=True"),
+        ({"samples": 3}, "samples="),
+    ],
+)
+def test_batch_refuses_what_it_cannot_honour(
+    mistral_env: MistralFakeServer, options: dict, named: str
+) -> None:
+    judge = Judge("mistral:open-mistral-7b", **options)
+    with pytest.raises(ConfigurationError, match=named.replace("(", r"\(")) as caught:
+        judge.batch_score(_pairs())
+    assert "score_many" in str(caught.value)
+    assert mistral_env.requests == []  # refused before anything was uploaded
+
+
+def test_batch_refuses_documents_over_the_budget(mistral_env: MistralFakeServer) -> None:
+    judge = Judge("mistral:open-mistral-7b", max_input_tokens=1000)
+    long = Example(document="The council met. " * 400, summary="The council met.")
+    with pytest.raises(ConfigurationError, match="row 1: the document is over"):
+        judge.batch_score([_pairs()[0], long])
+    assert mistral_env.requests == []

@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 from ._errors import BackendError, ConfigurationError, ServerError
 from ._judge import PairLike, to_example
-from ._types import Usage, Verdict
+from ._types import Verdict
 
 if TYPE_CHECKING:
     from ._backends._mistral import MistralBackend
     from ._judge import Judge
 
-__all__ = ["abatch_score", "batch_requests"]
+__all__ = ["abatch_score", "batch_requests", "refuse_unbatchable"]
 
 logger = logging.getLogger("hallujudge")
 
@@ -49,23 +49,39 @@ def batch_requests(judge: Judge, examples: Iterable[Any]) -> list[dict[str, Any]
     Returns:
         One ``{"custom_id": str, "body": dict}`` per example.
     """
-    from ._backends._base import Request
     from ._backends._mistral import chat_body
 
-    strategy = judge.strategy
+    refuse_unbatchable(judge)
     lines = []
     for index, item in enumerate(examples):
         example = to_example(item)
-        request = Request(
-            example=example,
-            messages=tuple(strategy.render(example)),
-            temperature=judge.temperature,
-            seed=judge.seed,
-            max_tokens=judge.max_tokens,
-            response_format=strategy.response_format,
-        )
-        lines.append({"custom_id": str(index), "body": chat_body(request)})
+        if not judge.fits_input_budget(example):
+            raise ConfigurationError(
+                f"row {index}: the document is over the model's input budget of "
+                f"{judge.max_input_tokens} tokens; a batch sends one request per row and cannot "
+                "judge it in windows: use score_many, or Judge(max_input_tokens=...) if the "
+                "model's context is larger"
+            )
+        lines.append({"custom_id": str(index), "body": chat_body(judge.build_request(example))})
     return lines
+
+
+def refuse_unbatchable(judge: Judge) -> None:
+    """Refuse the settings a batch job cannot honour (one request per row, one answer).
+
+    Raises:
+        ConfigurationError: For ``samples``, ``claims="sentence"`` or ``repair=True``.
+    """
+    for option, active in (
+        ("samples=", bool(judge.samples)),
+        ("claims='sentence'", judge.claims == "sentence"),
+        ("repair=True", judge.repair),
+    ):
+        if active:
+            raise ConfigurationError(
+                f"batch scoring cannot honour {option} (it sends one request per row and reads "
+                "one answer); use score_many, or a judge without it"
+            )
 
 
 def _mistral_backend(judge: Judge) -> MistralBackend:
@@ -77,8 +93,7 @@ def _mistral_backend(judge: Judge) -> MistralBackend:
             f"batch scoring runs on Mistral's Batch API; {judge.model!r} is not a Mistral chat "
             "model (use score_many for other backends)"
         )
-    if judge.samples:
-        raise ConfigurationError("batch scoring does not support samples=; use score_many")
+    refuse_unbatchable(judge)
     return backend
 
 
@@ -240,16 +255,21 @@ def _verdict(
             prompt=judge.prompt,
             meta={**meta, "retryable": True},
         )
-    from ._backends._base import Response
+    from mistralai.client import models
+    from pydantic import ValidationError
 
-    choices = body.get("choices") or [{}]
-    content = (choices[0].get("message") or {}).get("content") or ""
-    usage_raw = body.get("usage") or {}
-    usage = Usage(
-        prompt_tokens=int(usage_raw.get("prompt_tokens") or 0),
-        completion_tokens=int(usage_raw.get("completion_tokens") or 0),
-    )
-    verdict = judge._read(Response(text=str(content), model=body.get("model"), usage=usage))
+    from ._backends._mistral import chat_response
+
+    try:  # the live path's reader: same text, usage and log-probabilities
+        response = chat_response(models.ChatCompletionResponse.model_validate(body))
+    except (ValidationError, BackendError) as exc:
+        return Verdict.unscored(
+            f"the batch answer is not a valid chat completion: {exc}",
+            model=judge.model,
+            prompt=judge.prompt,
+            meta={**meta, "retryable": True},
+        )
+    verdict = judge._read(response)
     update: dict[str, Any] = {"model": judge.model, "prompt": judge.prompt}
     update["meta"] = {**verdict.meta, **meta}
     return verdict.model_copy(update=update)

@@ -346,6 +346,17 @@ class Judge:
         )
         return combine_claims(example.summary, sentences, verdicts)
 
+    def fits_input_budget(self, example: Example) -> bool:
+        """Whether the pair goes to the model in one call (no windows needed)."""
+        budget = self.max_input_tokens
+        if not self.backend.uses_prompt or budget is None:
+            return True
+        overhead = sum(
+            estimate_tokens(m["content"])
+            for m in self.strategy.render(Example(document="", summary=example.summary))
+        )
+        return estimate_tokens(example.document) <= budget - overhead - (self.max_tokens or 256)
+
     async def _judge_long_or_short(self, example: Example) -> Verdict:
         budget = self.max_input_tokens
         if not self.backend.uses_prompt or budget is None:
@@ -401,19 +412,32 @@ class Judge:
             }
         )
 
-    async def _judge_once(self, example: Example, seed: int | None) -> Verdict:
+    def build_request(self, example: Example, *, seed: int | None = None) -> Request:
+        """The one request builder: what this judge sends for one pair, live or in a batch.
+
+        Args:
+            example: The pair (one window or sentence of it, when chunked or split).
+            seed: The seed of this call (default: the judge's ``seed``).
+
+        Returns:
+            The backend request, with every answer-changing setting applied.
+        """
         strategy = self.strategy
         messages = tuple(_tracing.render(strategy, example)) if self.backend.uses_prompt else ()
-        request = Request(
+        return Request(
             example=example,
             messages=messages,
             temperature=self.temperature,
-            seed=seed,
+            seed=self.seed if seed is None else seed,
             max_tokens=self.max_tokens,
             response_format=strategy.response_format,
             logprobs=self.logprobs,
             timeout_s=self.timeout_s,
         )
+
+    async def _judge_once(self, example: Example, seed: int | None) -> Verdict:
+        request = self.build_request(example, seed=seed)
+        messages = request.messages
         try:
             response = await self._call(request)
         except BackendError as exc:

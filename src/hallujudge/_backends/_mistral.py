@@ -104,6 +104,7 @@ __all__ = [
     "MistralClassifierBackend",
     "Transport",
     "chat_body",
+    "chat_response",
     "classifier_input",
     "map_mistral_error",
     "mistral_credentials",
@@ -525,19 +526,28 @@ class MistralBackend(_MistralBase):
             if error is None:
                 raise
             raise error from exc
-        if not result.choices:
-            raise ServerError("Mistral answered HTTP 200 with no choices", status_code=200)
-        choice = result.choices[0]
-        message = choice.message
-        return Response(
-            text=_text(message.content if message is not None else None),
-            model=result.model,
-            usage=Usage(
-                prompt_tokens=result.usage.prompt_tokens or 0,
-                completion_tokens=result.usage.completion_tokens or 0,
-            ),
-            logprobs=_logprobs(choice.logprobs),
-        )
+        return chat_response(result)
+
+
+def chat_response(result: models.ChatCompletionResponse) -> Response:
+    """The one reader of a chat completion, live or from a batch job's output line.
+
+    Raises:
+        ServerError: For an answer with no choices.
+    """
+    if not result.choices:
+        raise ServerError("Mistral answered HTTP 200 with no choices", status_code=200)
+    choice = result.choices[0]
+    message = choice.message
+    return Response(
+        text=_text(message.content if message is not None else None),
+        model=result.model,
+        usage=Usage(
+            prompt_tokens=result.usage.prompt_tokens or 0,
+            completion_tokens=result.usage.completion_tokens or 0,
+        ),
+        logprobs=_logprobs(choice.logprobs),
+    )
 
 
 _MESSAGE_MODELS: dict[str, Any] = {
