@@ -611,3 +611,30 @@ def test_resuming_with_a_changed_prompt_version_warns(
     lineage = job.lineage_record.model_copy(update={"prompt": "fine-tune@0"})
     with pytest.warns(UserWarning, match=r"trained with the prompt fine-tune@0 but .* fine-tune@2"):
         FineTuner.get_job(job.id, lineage=lineage)
+
+
+def test_finetuner_needs_no_key_with_a_custom_server_as_the_judge(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MISTRAL_API_KEY", raising=False)
+    monkeypatch.delenv("MISTRAL_SERVER_URL", raising=False)
+    with MistralFakeServer() as fake:  # a keyless server
+        ft = FineTuner("mistral:open-mistral-7b", server_url=fake.url, max_wait_s=0.05)
+        estimate = ft.estimate(pairs(), training_steps=10)
+        assert estimate.training_steps == 10
+        assert all("authorization" not in r.headers for r in fake.requests)
+        assert Judge("mistral:open-mistral-7b", server_url=fake.url).score("a b", "a").scored
+    # the official API still needs a key, with the same message as the Judge's
+    with pytest.raises(ConfigurationError, match="MISTRAL_API_KEY") as caught:
+        FineTuner("mistral:open-mistral-7b")
+    with pytest.raises(ConfigurationError) as judge_caught:
+        Judge("mistral:open-mistral-7b")
+    assert str(caught.value) == str(judge_caught.value)
+
+
+def test_a_password_in_the_server_url_stays_out_of_reprs() -> None:
+    ft = FineTuner("mistral:open-mistral-7b", server_url="https://user:s3cr3tpw@proxy.example")
+    assert ft._client is not None
+    for text in (repr(ft), repr(ft._client), ft._client.server_url):
+        assert "s3cr3tpw" not in text
+    assert ft._client.server_url == "https://proxy.example"
