@@ -308,7 +308,8 @@ def test_model_strings(model: str, job_type: str | None, expected: tuple[Any, ..
 
 def test_bad_configuration_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MISTRAL_API_KEY", raising=False)
-    with pytest.raises(ConfigurationError, match="set MISTRAL_API_KEY"):
+    monkeypatch.delenv("MISTRAL_SERVER_URL", raising=False)
+    with pytest.raises(ConfigurationError, match="set the MISTRAL_API_KEY"):
         FineTuner("mistral:open-mistral-7b")
     with pytest.raises(ConfigurationError, match="cannot fine-tune 'openai:gpt-4o'"):
         FineTuner("openai:gpt-4o", api_key="k")
