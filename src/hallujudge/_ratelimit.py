@@ -8,8 +8,9 @@ by every Judge, Evaluator and Guard that uses it. It learns the server's limit f
 * **decrease** on a 429: to at most the number of our calls that were in flight when the
   rejected call started, minus one (the server took no more than that), and by a multiplicative
   step at most once per round trip (calls that started before the last cut cannot reflect it);
-* **increase** on success: additively, by ``increase / limit`` per success (about ``increase``
-  per round trip), so the limit probes upwards slowly and a 429 is rare once it has settled.
+* **increase** on success: additively, by ``increase / max(limit, 4)`` per success (about
+  ``increase`` per round trip, slower at small limits), so the limit probes upwards slowly and a
+  429 is rare once it has settled.
 """
 
 from __future__ import annotations
@@ -140,7 +141,10 @@ class AdaptiveLimit:
                 self._last_cut = time.monotonic()
             self.limit = max(float(self.minimum), cut)
         elif ok:
-            self.limit = min(float(self.maximum), self.limit + self.increase / self.limit)
+            # At least four successes per step: at a limit of 1 or 2, probing every round
+            # trip would make every other call a 429.
+            step = self.increase / max(self.limit, 4.0)
+            self.limit = min(float(self.maximum), self.limit + step)
         state = self._state()
         state.in_flight -= 1
         self._wake(state)
