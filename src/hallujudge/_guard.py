@@ -10,11 +10,23 @@ decides what the application gets back:
 When the judge cannot answer (timeout, outage, unreadable output) ``on_error`` decides:
 ``"closed"`` (default) treats the unjudged sentences as unsupported, ``"open"`` lets them through
 and records the error. Either way ``GuardResult.error`` says what happened.
+
+Bounded work: a context over ``max_context_chars`` or an answer over ``max_sentences`` is not
+sent to the judge at all (its sentences are unjudged, with the limit in the error), so no single
+request can occupy the judge's workers for long; a check that runs out of ``timeout_s`` cancels
+its outstanding judgments. An empty context supports nothing: an answer checked against it
+fails whatever ``on_error`` says. A circuit breaker stops calling a failing judge: after
+``breaker_failures`` checks in a row with unjudged sentences it opens, and checks are answered
+at once (by ``on_error``) for ``breaker_reset_s``; then one check is let through as a probe, and
+its success closes the breaker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+import threading
+import time
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -26,7 +38,7 @@ from ._judge import Judge
 from ._sync import run_sync
 from ._types import Example, Span, Verdict
 
-__all__ = ["Guard", "GuardResult"]
+__all__ = ["DEFAULT_MAX_CONTEXT_CHARS", "DEFAULT_MAX_SENTENCES", "Guard", "GuardResult"]
 
 OnFail = Literal["raise", "flag", "filter"]
 OnError = Literal["open", "closed"]
@@ -58,6 +70,56 @@ class GuardResult(BaseModel):
     action: Literal["pass", "flag", "filter", "raise"] = "pass"
 
 
+DEFAULT_MAX_CONTEXT_CHARS = 200_000
+"""About 50,000 tokens: a generous retrieval context; the local model judges it in about 1 s."""
+DEFAULT_MAX_SENTENCES = 100
+
+
+class _Breaker:
+    """Counts failed checks in a row; open means "do not call the judge" until a probe succeeds."""
+
+    def __init__(self, failures: int | None, reset_s: float) -> None:
+        self.failures = failures
+        self.reset_s = reset_s
+        self._lock = threading.Lock()  # checks may run on several threads' event loops
+        self._in_a_row = 0
+        self._opened_at: float | None = None
+        self._probing = False
+
+    def admit(self) -> str | None:
+        """None to go ahead (maybe as the probe), or why the check must not call the judge."""
+        if self.failures is None:
+            return None
+        with self._lock:
+            if self._opened_at is None:
+                return None
+            wait = self._opened_at + self.reset_s - time.monotonic()
+            if wait <= 0 and not self._probing:
+                self._probing = True  # this check is the probe
+                return None
+            return (
+                f"the circuit breaker is open after {self._in_a_row} failed checks in a row; "
+                f"the judge is tried again in {max(wait, 0.0):.1f} s"
+            )
+
+    def record(self, ok: bool) -> None:
+        if self.failures is None:
+            return
+        with self._lock:
+            self._probing = False
+            if ok:
+                self._in_a_row = 0
+                self._opened_at = None
+                return
+            self._in_a_row += 1
+            if self._in_a_row >= self.failures:
+                self._opened_at = time.monotonic()
+
+    @property
+    def is_open(self) -> bool:
+        return self._opened_at is not None
+
+
 class Guard:
     """Check answers against their context before they reach users.
 
@@ -67,7 +129,18 @@ class Guard:
             own threshold; judges without scores use their label).
         on_fail: ``"flag"``, ``"filter"`` or ``"raise"`` (see the module docstring).
         on_error: ``"closed"`` or ``"open"``: what unjudged sentences count as.
-        timeout_s: Budget for the whole check; sentences not judged in time are unjudged.
+        timeout_s: Budget for the whole check; sentences not judged in time are unjudged
+            (their judgments are cancelled).
+        max_context_chars: Longer contexts are not judged (their sentences are unjudged, and
+            ``on_error`` decides); None for no limit.
+        max_sentences: Answers with more sentences are not judged (one call per sentence);
+            None for no limit.
+        breaker_failures: Checks in a row with unjudged sentences that open the circuit
+            breaker; None for no breaker.
+        breaker_reset_s: How long the breaker stays open before one probe check is let through.
+
+    Raises:
+        ConfigurationError: For an option out of range (names the keyword).
     """
 
     def __init__(
@@ -78,6 +151,10 @@ class Guard:
         on_fail: OnFail = "flag",
         on_error: OnError = "closed",
         timeout_s: float | None = 10.0,
+        max_context_chars: int | None = DEFAULT_MAX_CONTEXT_CHARS,
+        max_sentences: int | None = DEFAULT_MAX_SENTENCES,
+        breaker_failures: int | None = 5,
+        breaker_reset_s: float = 30.0,
     ) -> None:
         if on_fail not in ("raise", "flag", "filter"):
             raise ConfigurationError("on_fail must be 'raise', 'flag' or 'filter'")
@@ -85,11 +162,38 @@ class Guard:
             raise ConfigurationError("on_error must be 'open' or 'closed'")
         if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ConfigurationError("threshold must lie in [0, 1]")
+        if timeout_s is not None and not (math.isfinite(timeout_s) and timeout_s > 0):
+            raise ConfigurationError(
+                f"timeout_s must be a positive number or None, not {timeout_s!r}"
+            )
+        for name, limit in (
+            ("max_context_chars", max_context_chars),
+            ("max_sentences", max_sentences),
+            ("breaker_failures", breaker_failures),
+        ):
+            if limit is not None and (
+                isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+            ):
+                raise ConfigurationError(
+                    f"{name} must be a positive integer or None, not {limit!r}"
+                )
+        if not (math.isfinite(breaker_reset_s) and breaker_reset_s > 0):
+            raise ConfigurationError(
+                f"breaker_reset_s must be a positive number, not {breaker_reset_s!r}"
+            )
         self.judge = judge if isinstance(judge, Judge) else Judge(judge)
         self.threshold = self.judge.threshold if threshold is None else threshold
         self.on_fail: OnFail = on_fail
         self.on_error: OnError = on_error
         self.timeout_s = timeout_s
+        self.max_context_chars = max_context_chars
+        self.max_sentences = max_sentences
+        self._breaker = _Breaker(breaker_failures, breaker_reset_s)
+
+    @property
+    def breaker_open(self) -> bool:
+        """Whether the circuit breaker is open (checks do not call the judge)."""
+        return self._breaker.is_open
 
     def check(self, context: str, answer: str) -> GuardResult:
         """Check an answer. Sync twin of :meth:`acheck`."""
@@ -113,21 +217,65 @@ class Guard:
         if not isinstance(context, str) or not isinstance(answer, str):
             raise ConfigurationError("context and answer must both be strings")
         sentences = split_sentences(answer)
+        verdicts = await self._verdicts(context, answer, sentences)
+        return self._decide(answer, sentences, verdicts)
+
+    async def _verdicts(
+        self, context: str, answer: str, sentences: list[tuple[int, int]]
+    ) -> list[Verdict]:
+        if not sentences:
+            return []
+        if not context.strip():  # nothing can support a claim: a judgment, not an error
+            empty = Verdict(
+                label="inconsistent", score=0.0, reason="the context is empty: nothing supports it"
+            )
+            return [empty] * len(sentences)
+        refused = self._over_limits(context, sentences) or self._breaker.admit()
+        if refused is not None:
+            return [Verdict.unscored(refused)] * len(sentences)
+        try:
+            verdicts = await self._judge_sentences(context, answer, sentences)
+        except BaseException:  # cancelled: a probe must not leave the breaker half-open
+            self._breaker.record(False)
+            raise
+        self._breaker.record(all(v.scored for v in verdicts))
+        return verdicts
+
+    def _over_limits(self, context: str, sentences: list[tuple[int, int]]) -> str | None:
+        if self.max_context_chars is not None and len(context) > self.max_context_chars:
+            return (
+                f"the context has {len(context):,} characters, over the guard's "
+                f"max_context_chars={self.max_context_chars:,}; it was not judged"
+            )
+        if self.max_sentences is not None and len(sentences) > self.max_sentences:
+            return (
+                f"the answer has {len(sentences)} sentences, over the guard's "
+                f"max_sentences={self.max_sentences}; it was not judged"
+            )
+        return None
+
+    async def _judge_sentences(
+        self, context: str, answer: str, sentences: list[tuple[int, int]]
+    ) -> list[Verdict]:
         tasks = [
             asyncio.ensure_future(self.judge.ajudge(Example(document=context, summary=answer[a:b])))
             for a, b in sentences
         ]
-        if tasks:
-            await asyncio.wait(tasks, timeout=self.timeout_s)
+        await asyncio.wait(tasks, timeout=self.timeout_s)
         verdicts: list[Verdict] = []
         for task in tasks:
             if task.done() and not task.cancelled():
                 verdicts.append(task.result())
             else:
-                task.cancel()
+                task.cancel()  # stop its backend calls: a timed-out check holds no workers
                 verdicts.append(
                     Verdict.unscored(f"the guard's timeout of {self.timeout_s:g} s ran out")
                 )
+        return verdicts
+
+    def _decide(
+        self, answer: str, sentences: list[tuple[int, int]], verdicts: list[Verdict]
+    ) -> GuardResult:
         unsupported: list[Span] = []
         unjudged: list[Span] = []
         for (a, b), verdict in zip(sentences, verdicts, strict=True):
