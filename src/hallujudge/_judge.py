@@ -22,6 +22,7 @@ from ._retry import RetryPolicy
 from ._settings import Claims, JudgeSettings, LongDocuments
 from ._sync import run_sync
 from ._types import Example, Usage, Verdict
+from ._validate import check_fraction, check_non_negative, check_positive
 
 __all__ = ["Judge", "PairLike", "to_example"]
 
@@ -142,16 +143,23 @@ class Judge:
             raise ConfigurationError("long_documents must be 'chunk' or 'unscored'")
         if claims not in ("summary", "sentence"):
             raise ConfigurationError("claims must be 'summary' or 'sentence'")
-        # Zero or negative limits used to be ignored silently (rpm=0: no limit) or to fail
-        # every call (timeout_s=0): refuse them up front.
+        # Zero, negative or non-finite limits used to be ignored silently (rpm=0 or nan: no
+        # limit) or to fail every call (timeout_s=0 or nan): refuse them up front.
         for option, value in (
             ("rpm", rpm),
             ("timeout_s", timeout_s),
             ("deadline_s", deadline_s),
-            ("max_input_tokens", max_input_tokens),
         ):
-            if value is not None and value <= 0:
-                raise ConfigurationError(f"{option} must be positive (or None), not {value!r}")
+            check_positive(option, value)
+        for option, value in (
+            ("max_input_tokens", max_input_tokens),
+            ("max_tokens", max_tokens),
+            ("samples", samples),
+        ):
+            check_positive(option, value, integer=True)
+        check_non_negative("max_wait_s", max_wait_s)
+        check_non_negative("temperature", temperature)
+        check_fraction("threshold", threshold)
         self.backend: Backend = resolve_backend(model, **backend_options)
         self.strategy: PromptStrategy = get_prompt(prompt or self.backend.default_prompt)
         self.config: JudgeSettings = JudgeSettings(

@@ -82,7 +82,16 @@ def register(subparsers: Any) -> None:
 def _read(path: str, what: str) -> str:
     """Read a text argument's file (``-`` is stdin), with an error that says what to fix."""
     if path == "-":
-        return sys.stdin.read()
+        # Bytes, decoded strictly: the text stream would mangle non-UTF-8 input silently.
+        raw = getattr(sys.stdin, "buffer", None)
+        if raw is None:  # already text (a replaced sys.stdin)
+            return sys.stdin.read()
+        try:
+            return bytes(raw.read()).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigurationError(
+                f"{what} on stdin is not UTF-8 text; convert it (e.g. with iconv) first"
+            ) from exc
     try:
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError as exc:

@@ -116,6 +116,12 @@ def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[Row]:
                 continue
             try:
                 obj = json.loads(line)
+            except RecursionError as exc:  # nesting deeper than the decoder's stack
+                raise DataError(
+                    f"{p}: line {lineno} nests JSON too deeply to read; each line must hold one "
+                    "flat JSON object (premise, hypothesis, target, ...)",
+                    row=index,
+                ) from exc
             except json.JSONDecodeError as exc:
                 raise DataError(
                     f"{p}: line {lineno} is not valid JSON ({exc.msg} at column {exc.colno}); "
@@ -152,6 +158,10 @@ def iter_json(path: str | os.PathLike[str]) -> Iterator[Row]:
         return
     try:
         data = json.loads(p.read_text(encoding="utf-8-sig"))
+    except RecursionError as exc:
+        raise DataError(
+            f"{p}: the JSON nests too deeply to read; give an array of objects"
+        ) from exc
     except json.JSONDecodeError as exc:
         raise DataError(
             f"{p}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
