@@ -5,7 +5,7 @@ installed)::
 
     nohup python scripts/build_neural_model.py > /tmp/neural_build.log 2>&1 &  # see RESULTS_neural
     python scripts/build_neural_model.py --out /tmp/nn --epochs 1 --usb-rows 100 --fib-rows 50
-    python scripts/build_neural_model.py --refit-only   # after a GBM rebuild: refit the ensemble
+    python scripts/build_neural_model.py --refit-only   # after a GBM rebuild (no torch needed)
 
 The shipped adapter was built with (13 min of training on 2 shared cores, plus ~3 min of val
 scoring)::
@@ -192,13 +192,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
 
-    import torch
-    from transformers import AutoTokenizer
-
-    from hallujudge._local._neural import base_model_path
-
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     data = args.data or find_shared_data(ROOT)
     if data is None or not (data / "fib" / "train.jsonl").is_file():
@@ -219,16 +212,6 @@ def main(argv: list[str] | None = None) -> int:
     fib_val = load_pairs(data / "fib" / "val.jsonl")
     usb_val = load_pairs(data / "usb" / "val.jsonl")
 
-    tok = AutoTokenizer.from_pretrained(str(base_model_path()), local_files_only=True)
-    t0 = time.perf_counter()
-    ids = encode_pairs(tok, [(p, h) for p, h, _ in train], args.max_length)
-    lengths = [len(x) for x in ids]
-    print(
-        f"encoded {len(ids)} rows in {time.perf_counter() - t0:.1f}s; mean len "
-        f"{np.mean(lengths):.0f}",
-        flush=True,
-    )
-
     old_meta: dict[str, Any] | None = None
     if args.refit_only:
         # Keep the trained deltas in --out; redo only the val-selected calibration + ensemble
@@ -237,6 +220,23 @@ def main(argv: list[str] | None = None) -> int:
         epoch_files = [args.out]
         train_seconds = float(old_meta["training_seconds"])
     else:
+        # Training needs the neural-train extra (torch, transformers); --refit-only does not.
+        import torch
+        from transformers import AutoTokenizer
+
+        from hallujudge._local._neural import base_model_path
+
+        torch.set_num_threads(args.threads)
+        torch.manual_seed(args.seed)
+        tok = AutoTokenizer.from_pretrained(str(base_model_path()), local_files_only=True)
+        t0 = time.perf_counter()
+        ids = encode_pairs(tok, [(p, h) for p, h, _ in train], args.max_length)
+        lengths = [len(x) for x in ids]
+        print(
+            f"encoded {len(ids)} rows in {time.perf_counter() - t0:.1f}s; mean len "
+            f"{np.mean(lengths):.0f}",
+            flush=True,
+        )
         n_blocks = 6
         top = list(range(n_blocks - args.train_layers, n_blocks))
         if args.full:
