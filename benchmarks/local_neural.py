@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--boot", type=int, default=1000)
     ap.add_argument("--no-ood", action="store_true", help="skip ood/dev (the slowest table)")
     ap.add_argument("--speed-only", action="store_true", help="only the throughput table")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved speed rounds")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
     data = args.data or find_shared_data(ROOT)
@@ -251,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
 
     fib_val = load_pairs(data / "fib" / "val.jsonl")
     usb_val = load_pairs(data / "usb" / "val.jsonl")
-    _speed_table(nn, [(p, h) for p, h, _ in fib_val], args.threads)
+    _speed_table(nn, [(p, h) for p, h, _ in fib_val], args.threads, args.rounds)
     if args.speed_only:
         return 0
 
