@@ -4,7 +4,10 @@ Every exception the library raises on purpose is a :class:`HallujudgeError`::
 
     HallujudgeError
     ├── ConfigurationError      misuse: bad model string, missing key, bad option (also ValueError)
-    │   └── CacheError          the verdict cache file is unreadable, corrupted or read-only
+    │   ├── CacheError          the verdict cache file is unreadable, corrupted or read-only
+    │   ├── MissingExtraError   an optional extra is not installed; names it (also ImportError)
+    │   └── InvalidInputError   an argument has the wrong type, such as ``score(None, ...)``
+    │                           (also TypeError)
     ├── DataError               a dataset row or file is invalid; names the row (also ValueError)
     ├── BackendError            a model call failed; ``retryable``: may trying again help?
     │   ├── RateLimitError      HTTP 429; ``retry_after`` in seconds when the server said so
@@ -37,7 +40,9 @@ __all__ = [
     "FineTuneError",
     "HallucinationError",
     "HallujudgeError",
+    "InvalidInputError",
     "JudgeOutputError",
+    "MissingExtraError",
     "RateLimitError",
     "ServerError",
     "http_error",
@@ -63,6 +68,21 @@ class CacheError(ConfigurationError):
     def __init__(self, message: str, *, path: str) -> None:
         super().__init__(message)
         self.path = path
+
+class MissingExtraError(ConfigurationError, ImportError):
+    """An optional extra is not installed: the message says which one to ``pip install``.
+
+    Attributes:
+        extra: The smallest extra that provides what is missing (``"mistral"``, ``"weave"``).
+    """
+
+    def __init__(self, message: str, *, extra: str) -> None:
+        super().__init__(message)
+        self.extra = extra
+
+
+class InvalidInputError(ConfigurationError, TypeError):
+    """An argument has the wrong type (a document that is not a string, for example)."""
 
 
 class DataError(HallujudgeError, ValueError):

@@ -15,7 +15,13 @@ from ._backends._base import Backend, Request, Response
 from ._backends._resolver import resolve_backend
 from ._chunking import CHARS_PER_TOKEN, estimate_tokens, split_windows
 from ._claims import combine_claims, split_sentences
-from ._errors import BackendError, BackendTimeoutError, ConfigurationError, RateLimitError
+from ._errors import (
+    BackendError,
+    BackendTimeoutError,
+    ConfigurationError,
+    InvalidInputError,
+    RateLimitError,
+)
 from ._prompts import PromptStrategy, get_prompt
 from ._ratelimit import RateLimiter
 from ._retry import RetryPolicy
@@ -66,7 +72,7 @@ def to_example(item: PairLike) -> Example:
 
 def _check_text(name: str, value: object) -> None:
     if not isinstance(value, str):
-        raise ConfigurationError(f"{name} must be str, not {type(value).__name__}")
+        raise InvalidInputError(f"{name} must be str, not {type(value).__name__}")
 
 
 class Judge:

@@ -33,15 +33,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, is_dataclass
 from typing import Any, ClassVar, cast
 
-import weave
 from pydantic import BaseModel, PrivateAttr
 
 from ._errors import ConfigurationError
 from ._evaluator import EvalCallback
+from ._extras import import_extra
 from ._judge import Judge, PairLike, to_example
 from ._metrics import POSITIVE_CLASS, classification_from_counts
 from ._tracing import backend_secrets, is_tracing, scrub, verdict_to_dict
 from ._types import Example, Verdict
+
+import_extra("weave", feature="import hallujudge.weave")  # names the extra when weave is missing
+import weave  # noqa: E402
 
 logger = logging.getLogger("hallujudge")
 

@@ -10,12 +10,12 @@ Third parties add prefixes with :func:`register_backend`.
 from __future__ import annotations
 
 import difflib
-import importlib
 import re
 from collections.abc import Callable
 from typing import Any
 
 from .._errors import ConfigurationError
+from .._extras import import_extra
 from ._base import Backend
 from ._fake import FakeBackend
 
@@ -25,16 +25,11 @@ BackendFactory = Callable[..., Backend]
 """``factory(model_name, **options) -> Backend``: ``model_name`` is what follows the prefix."""
 
 
-def _lazy(module: str, attr: str) -> BackendFactory:
+def _lazy(module: str, attr: str, *, prefix: str, extra: str | None = None) -> BackendFactory:
     def factory(name: str, **options: Any) -> Backend:
-        try:
-            mod = importlib.import_module(module, __package__)
-        except ImportError as exc:  # an optional dependency is missing
-            extra = exc.name or "the optional dependency"
-            raise ConfigurationError(
-                f"this backend needs {extra!r}: pip install 'hallujudge[all]' "
-                f"(or the extra that provides it)"
-            ) from exc
+        mod = import_extra(
+            module, package=__package__, extra=extra, feature=f"Judge({prefix + ':' + name!r})"
+        )
         backend: Backend = getattr(mod, attr)(name, **options)
         return backend
 
@@ -54,11 +49,13 @@ def _fine_tuned(name: str, **options: Any) -> Backend:
 
 
 _BACKENDS: dict[str, BackendFactory] = {
-    "mistral": _lazy("._mistral", "MistralBackend"),
-    "mistral-classifier": _lazy("._mistral", "MistralClassifierBackend"),
+    "mistral": _lazy("._mistral", "MistralBackend", prefix="mistral", extra="mistral"),
+    "mistral-classifier": _lazy(
+        "._mistral", "MistralClassifierBackend", prefix="mistral-classifier", extra="mistral"
+    ),
     "ft": _fine_tuned,
-    "openai": _lazy("._openai", "OpenAIBackend"),
-    "local": _lazy("._local", "LocalBackend"),
+    "openai": _lazy("._openai", "OpenAIBackend", prefix="openai"),
+    "local": _lazy("._local", "LocalBackend", prefix="local"),
     "fake": _fake,
 }
 

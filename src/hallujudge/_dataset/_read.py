@@ -8,7 +8,6 @@ imported only by the readers that need them.
 from __future__ import annotations
 
 import csv
-import importlib
 import json
 import os
 import sys
@@ -17,7 +16,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .._errors import ConfigurationError, DataError
+from .._errors import DataError
+from .._extras import import_extra
 
 __all__ = [
     "SUFFIXES",
@@ -55,13 +55,7 @@ def optional_import(module: str) -> ModuleType:
     Raises:
         ConfigurationError: If it is not installed.
     """
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ConfigurationError(
-            f"this needs the optional package {module.split('.')[0]!r}: "
-            "pip install 'hallujudge[data]'"
-        ) from exc
+    return import_extra(module, extra="data", feature=f"reading this data ({module})")
 
 
 def check_file(path: str | os.PathLike[str]) -> Path:
