@@ -18,9 +18,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+import numpy  # noqa: F401  # see below
 import pytest
 
 from fakes.mistral_server import TEST_API_KEY, MistralFakeServer
+
+# numpy is imported once for the whole session: pytester's in-process runs (the pytest plugin's
+# tests) drop the modules first imported inside them, and numpy cannot be imported twice in one
+# process. ``import hallujudge`` is lazy, so nothing else imports numpy before them.
 
 _VENDOR_ENV = (
     "MISTRAL_API_KEY",

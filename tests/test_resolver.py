@@ -198,6 +198,8 @@ def test_options_with_a_backend_object_are_an_error() -> None:
 
 
 def test_missing_optional_dependency_is_a_configuration_error(registry: dict[str, Any]) -> None:
-    register_backend("ghost", _resolver._lazy("._does_not_exist", "GhostBackend"))
-    with pytest.raises(ConfigurationError, match="pip install"):
+    register_backend(
+        "ghost", _resolver._lazy("ghost_sdk_not_installed", "GhostBackend", prefix="ghost")
+    )
+    with pytest.raises(ConfigurationError, match=r"Judge\('ghost:x'\) needs the 'all' extra"):
         resolve_backend("ghost:x")
