@@ -69,6 +69,7 @@ class CacheError(ConfigurationError):
         super().__init__(message)
         self.path = path
 
+
 class MissingExtraError(ConfigurationError, ImportError):
     """An optional extra is not installed: the message says which one to ``pip install``.
 
