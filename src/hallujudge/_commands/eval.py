@@ -19,6 +19,19 @@ from typing import Any
 
 __all__ = ["register"]
 
+EPILOG = """\
+examples:
+  hallujudge eval minimal-pairs                       # the built-in sample, offline judge
+  hallujudge eval minimal-pairs --html report.html --json report.json
+  hallujudge eval data.jsonl --model local --model mistral:open-mistral-7b   # compare
+  hallujudge eval data.csv --model openai:my-model --base-url http://localhost:8000/v1
+  hallujudge eval r-three/fib --limit 200 --model local   # from the hub (online, data extra)
+
+data: premise/hypothesis/target rows (1 = consistent, 0 = inconsistent), or FIB/USB rows.
+
+exit codes: 0 evaluated, 2 usage, data or configuration error, 130 interrupted
+(run the same command again to resume: finished rows come from the cache)"""
+
 
 def _price(text: str) -> tuple[float, float]:
     try:
@@ -76,18 +89,30 @@ def register(subparsers: Any) -> None:
             "Evaluate one or several judges on a labelled dataset. The positive class is "
             "INCONSISTENT (a hallucination): recall is the share of hallucinations caught."
         ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("data", help="dataset file (.jsonl/.json/.csv/.parquet) or hub name")
+    parser.add_argument(
+        "data",
+        help="dataset file (.jsonl/.json/.csv/.parquet), a built-in sample "
+        "(minimal-pairs) or a hub name (owner/name, online)",
+    )
     parser.add_argument(
         "--model",
         action="append",
-        required=True,
         metavar="M",
-        help="model string (repeat to compare judges): local, mistral:NAME, openai:NAME, fake",
+        help="model string, repeat to compare judges: local (default, offline), "
+        "mistral:NAME, ft:..., openai:NAME, local:DIR",
     )
     parser.add_argument("--prompt", help="prompt strategy (default: the backend's)")
     parser.add_argument("--limit", type=int, metavar="N", help="evaluate the first N rows only")
-    parser.add_argument("--concurrency", type=int, default=32, metavar="C")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=32,
+        metavar="C",
+        help="rows judged at the same time, per judge (default: %(default)s)",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the JSON report")
     parser.add_argument("--html", type=Path, metavar="PATH", help="write the HTML report")
     parser.add_argument("--markdown", type=Path, metavar="PATH", help="write the Markdown")
@@ -118,16 +143,25 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--base-url", help="server URL for openai: models (else OPENAI_BASE_URL)")
     progress = parser.add_mutually_exclusive_group()
     progress.add_argument(
-        "--progress", dest="progress", action="store_true", default=None, help="force the bar"
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="show the progress bar even when stderr is not a terminal",
     )
-    progress.add_argument("--no-progress", dest="progress", action="store_false")
+    progress.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="no progress bar (default: a bar when stderr is a terminal)",
+    )
     parser.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     from .._cache import DEFAULT_CACHE_PATH
     from .._dataset import Dataset
-    from .._errors import ConfigurationError
+    from .._errors import ConfigurationError, DataError
     from .._evaluator import Evaluator
     from .._judge import Judge
     from .._report import Comparison
@@ -137,12 +171,17 @@ def _run(args: argparse.Namespace) -> int:
     for path, flag in ((args.json, "--json"), (args.html, "--html"), (args.markdown, "--markdown")):
         _check_output(path, flag)
     data = Dataset.load(args.data)
+    if len(data) == 0:
+        raise DataError(
+            f"{args.data} has no rows to evaluate: give a file with one labelled pair per "
+            "row (premise, hypothesis, target), or try: hallujudge eval minimal-pairs"
+        )
     if args.limit is not None and args.limit < len(data):
         data = data.head(args.limit)
     options: dict[str, Any] = {}
     if args.base_url:
         options["base_url"] = args.base_url
-    judges = [Judge(m, prompt=args.prompt, **options) for m in args.model]
+    judges = [Judge(m, prompt=args.prompt, **options) for m in args.model or ["local"]]
     cache_path = None if args.no_cache else (args.cache or DEFAULT_CACHE_PATH)
     evaluator = Evaluator(
         data,

@@ -14,6 +14,7 @@ from .._errors import ConfigurationError, DataError
 from .._prompts import PromptStrategy, get_prompt
 from .._types import Example
 from . import _ops
+from ._builtin import BUILTIN_DATASETS, builtin_path
 from ._export import write_jsonl
 from ._formats import fib_examples, fib_source_hint, sniff, usb_examples
 from ._hub import HUB_NAME, load_hub
@@ -357,6 +358,8 @@ class Dataset(Sequence[Example]):
         name = mapping.pop("name", None)
         text = os.fspath(path_or_name)
         path = Path(text).expanduser()
+        if not path.exists() and text in BUILTIN_DATASETS and not mapping:
+            return cls.builtin(text, dataset_name=name)
         if not path.exists() and path.suffix.lower() not in SUFFIXES and HUB_NAME.match(text):
             return cls.from_hub(text, dataset_name=name, **mapping)
         check_file(path)
@@ -367,6 +370,32 @@ class Dataset(Sequence[Example]):
             detect=True,
             hint=fib_source_hint(path.name),
         )
+
+    @classmethod
+    def builtin(cls, name: str = "minimal-pairs", *, dataset_name: str | None = None) -> Dataset:
+        """Load a labelled sample shipped with the package, offline.
+
+        ``"minimal-pairs"``: 158 hand-written pairs over 13 categories (49 consistent rewrites
+        of 4 kinds, 109 summaries with one error of 9 kinds), written for this project; each
+        pair's ``category`` is its ``source``, so reports give metrics per category. For public
+        benchmarks use :meth:`from_hub` (``"r-three/fib"``, ``"kundank/usb"``; online).
+
+        Args:
+            name: The built-in dataset's name.
+            dataset_name: The dataset's name in reports (default: ``name``).
+
+        Returns:
+            The dataset.
+
+        Raises:
+            DataError: For an unknown name.
+
+        Example:
+            >>> data = Dataset.builtin("minimal-pairs")
+            >>> len(data), data.label_counts(), len(data.source_counts())
+            (158, {1: 49, 0: 109}, 13)
+        """
+        return cls.from_jsonl(builtin_path(name), source="category", name=dataset_name or name)
 
     @staticmethod
     def stream(path: str | os.PathLike[str], **mapping: str | None) -> Iterator[Example]:
