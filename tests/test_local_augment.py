@@ -13,14 +13,22 @@ from hypothesis import strategies as st
 from hallujudge._local._augment import (
     ANTONYMS,
     NEGATIVE_KINDS,
+    POSITIVE_KINDS,
     augment_rows,
+    compress_sentence,
+    fuse_sentences,
+    generalise_sentence,
     perturb_antonym,
     perturb_date,
     perturb_entity,
     perturb_negation,
     perturb_number,
     perturb_pronoun,
+    perturb_roles,
+    perturb_swap,
     positive_from_document,
+    positive_rewrite,
+    similar_sentence,
 )
 from hallujudge._local._features import FEATURE_NAMES, analyze, build_lexicon
 
@@ -108,13 +116,14 @@ def test_augment_rows_is_seeded_sized_and_labelled() -> None:
     assert len(a) == 30
     docs = {d for d, _, _ in ROWS}
     kinds = Counter(k for _, k in a)
-    assert set(kinds) <= {*NEGATIVE_KINDS, "positive"}
+    assert set(kinds) <= {*NEGATIVE_KINDS, *POSITIVE_KINDS}
     for (doc, summ, label), kind in a:
         assert doc in docs  # synthetic rows keep a training document (grouped folds stay clean)
-        assert label == (1 if kind == "positive" else 0)
-        if kind == "unrelated":
+        assert label == (1 if kind in POSITIVE_KINDS else 0)
+        if kind in ("unrelated", "similar"):
             assert all(s != summ for d, s, _ in ROWS if d == doc)
-        elif kind != "positive":
+            assert summ not in doc
+        elif kind not in POSITIVE_KINDS:
             assert summ not in [s for _, s, _ in ROWS]  # a real change was made
     assert augment_rows(ROWS, ratio=0, seed=0) == []
     with pytest.raises(ValueError, match="ratio"):
@@ -157,8 +166,87 @@ def test_perturbations_never_crash_and_always_change_the_text(text: str, seed: i
         perturb_negation(text, r),
         perturb_date(text, r),
         perturb_pronoun(text, r),
+        perturb_swap(text, r),
+        perturb_roles(text, r),
     ]
     for out in outs:
         assert out is None or (isinstance(out, str) and out != text)
     pos = positive_from_document(text, r)
     assert pos is None or len(pos.split()) >= 6
+    rewrite = positive_rewrite(text, r)
+    assert rewrite is None or rewrite[1] in POSITIVE_KINDS
+
+
+def _words(text: str) -> Counter[str]:
+    return Counter(re.findall(r"[\w'’-]+", text.lower()))
+
+
+def test_swap_exchanges_two_names_of_the_text_and_adds_no_word() -> None:
+    text = "Striker Marco Silva scored twice, and Tom Baker added a third."
+    out = perturb_swap(text, rng())
+    assert out is not None and out != text
+    assert _words(out) == _words(text)  # the very same words: invisible to novelty features
+    assert out.index("Tom Baker") < out.index("Marco Silva")
+    assert perturb_swap("The council met.", rng()) is None
+
+
+def test_swap_exchanges_numbers_when_there_are_no_two_names() -> None:
+    out = perturb_swap("prices rose 12 percent while costs fell 3 percent.", rng())
+    assert out == "prices rose 3 percent while costs fell 12 percent."
+
+
+def test_roles_reverse_agent_and_patient() -> None:
+    out = perturb_roles("Northfield Rovers beat Castleton United 3-1 on Saturday.", rng())
+    assert out == "Castleton United beat Northfield Rovers 3-1 on Saturday."
+    out = perturb_roles("Greenway Construction bought the site from the council.", rng())
+    assert out == "The site bought Greenway Construction from the council."
+    assert perturb_roles("It rained all day in Leeds.", rng()) is None
+
+
+def test_consistent_rewrites_only_drop_or_blur_never_add_content() -> None:
+    s = "Dr Omar Haddad, who leads the team, said waiting times would fall on Monday."
+    for seed in range(10):
+        out = compress_sentence(s, random.Random(seed))
+        assert out is not None and len(out) < len(s)
+        assert set(_words(out)) <= set(_words(s))
+    assert generalise_sentence("They built 120 new homes in 2019.", rng()) in (
+        "They built several new homes.",
+        "They built several new homes in 2019.",
+        "They built 120 new homes.",
+    )
+    assert generalise_sentence("Prices were $150 million.", rng()) is None  # no "$several"
+    fused = fuse_sentences("The plan was approved.", "The work starts in May.")
+    assert fused == "The plan was approved, and the work starts in May."
+
+
+def test_positive_rewrites_cover_every_kind_and_stay_inside_the_document() -> None:
+    kinds = Counter()
+    doc_words = set(_words(DOC)) | {"several", "and"}
+    for seed in range(200):
+        out = positive_rewrite(DOC, random.Random(seed))
+        assert out is not None
+        kinds[out[1]] += 1
+        assert set(_words(out[0])) <= doc_words, out
+    assert set(kinds) == set(POSITIVE_KINDS)
+
+
+def test_similar_sentence_comes_from_the_most_similar_other_document() -> None:
+    other_near = (
+        "Milbrook council approved a new school. The school will open in 2027 with 400 places."
+    )
+    other_far = "Heavy rain flooded Launceston. About 150 homes were evacuated on Sunday night."
+    out = similar_sentence(DOC, [DOC, other_far, other_near], rng())
+    assert out is not None and out in other_near and out not in DOC
+    assert similar_sentence(DOC, [DOC], rng()) is None
+
+
+def test_extractive_and_abstractive_rows_on_both_sides() -> None:
+    """The copy artefact is broken: copied text is consistent as often as it is altered."""
+    a = augment_rows(ROWS, ratio=40, seed=0)
+    kinds = Counter(k for _, k in a)
+    assert {"copied", "swap", "roles", "appended"} <= set(kinds)
+    copied_pos = sum(1 for (d, s, y), _ in a if y == 1 and s in d)
+    from_summary_neg = sum(
+        1 for (d, s, y), _ in a if y == 0 and s not in d and not any(x in s for x, _, _ in ROWS)
+    )
+    assert copied_pos >= 5 and from_summary_neg >= 5

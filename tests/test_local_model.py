@@ -17,6 +17,7 @@ from hallujudge._local._data import find_shared_data, load_pairs
 from hallujudge._local._features import FEATURE_NAMES, analyze, build_lexicon
 from hallujudge._local._gbm import GBMParams, GradientBoostedTrees, average_trees, fit_gbm
 from hallujudge._local._metrics import classification_metrics, ece, roc_auc
+from hallujudge._local._suites import suites
 from hallujudge._local._text import split_sentences, stem, tokenize
 from hallujudge._local._train import data_hash, fit_platt
 
@@ -318,6 +319,20 @@ def test_shipped_metadata_metrics_match_val(model: LocalModel) -> None:
             assert got[key] == pytest.approx(shipped[key], abs=1e-9), (name, key)
 
 
+@pytest.mark.skipif(DATA is None, reason="../shared/data not present; cannot re-check ood/dev")
+def test_shipped_metadata_matches_ood_dev_and_minimal_pairs(model: LocalModel) -> None:
+    """The numbers the benchmark prints (same module) are the ones in the metadata."""
+    assert DATA is not None
+    got = suites(lambda pairs: [p.p_consistent for p in model.predict_many(pairs)], DATA)
+    shipped = model.metadata["metrics"]
+    assert got["minimal_pairs"] == shipped["minimal_pairs"]
+    assert set(got["ood_dev"]) == set(shipped["ood_dev"])
+    assert len(got["ood_dev"]) == 13  # 12 parts + macro
+    for part, metrics in got["ood_dev"].items():
+        for key in ("balanced_accuracy", "roc_auc"):
+            assert metrics[key] == pytest.approx(shipped["ood_dev"][part][key], abs=1e-9)
+
+
 def test_demonyms_match_their_place() -> None:
     assert stem("welsh") == stem("wales")
     assert stem("americans") == stem("america")
@@ -394,7 +409,8 @@ def test_shipped_metadata_is_complete(model: LocalModel) -> None:
         assert key in meta
     assert meta["training_seconds"] > 0
     assert set(meta["metrics"]) >= {"train_cv", "fib_val_all", "fib_val_first100", "usb_val"}
-    assert meta["training_data"]["n_rows"] == 820 + 5050
+    assert meta["training_data"]["n_rows"] == 820 + 5050 + 5604  # FIB, USB, ood train
+    assert meta["augmentation"]["n_rows"] > 0
     assert meta["files"]["model.npz"] == (DEFAULT_MODEL_DIR / "model.npz").stat().st_size
 
 

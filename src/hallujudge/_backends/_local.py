@@ -59,6 +59,29 @@ def _ensemble_ready() -> bool:
     return bool(metadata.get("ensemble", {}).get("gbm_version") == gbm.version)
 
 
+def _spans(document: str, summary: str, prediction: LocalPrediction) -> tuple[Span, ...]:
+    """Unsupported words, then (claim-level judging) the weakest claim and its evidence window."""
+    out = [
+        Span(start=a, end=b, text=summary[a:b], note=f"{note} not in the document")
+        for a, b, note in prediction.spans
+    ]
+    if prediction.claim is not None:
+        a, b = prediction.claim
+        out.append(Span(start=a, end=b, text=summary[a:b], note="weakest claim"))
+    if prediction.evidence is not None:
+        a, b = prediction.evidence
+        out.append(
+            Span(
+                start=a,
+                end=b,
+                text=document[a:b],
+                note="best evidence window for the weakest claim",
+                target="document",
+            )
+        )
+    return tuple(out)
+
+
 class LocalBackend(Backend):
     """Scores pairs with the embedded model (or one trained by ``FineTuner("local")``).
 
@@ -132,10 +155,7 @@ class LocalBackend(Backend):
             )
         else:  # about half a millisecond: a thread hop would cost more than it saves
             prediction = self.model.predict(example.document, example.summary)
-        spans = tuple(
-            Span(start=a, end=b, text=example.summary[a:b], note=f"{note} not in the document")
-            for a, b, note in prediction.spans
-        )
+        spans = _spans(example.document, example.summary, prediction)
         label = "consistent" if prediction.p_consistent >= 0.5 else "inconsistent"
         return Response(
             text=label,

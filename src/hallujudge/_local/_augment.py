@@ -29,15 +29,25 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 __all__ = [
+    "ANTONYMS",
+    "CONTRARIES",
     "NEGATIVE_KINDS",
+    "POSITIVE_KINDS",
     "augment_rows",
+    "compress_sentence",
+    "fuse_sentences",
+    "generalise_sentence",
     "perturb_antonym",
     "perturb_date",
     "perturb_entity",
     "perturb_negation",
     "perturb_number",
     "perturb_pronoun",
+    "perturb_roles",
+    "perturb_swap",
     "positive_from_document",
+    "positive_rewrite",
+    "similar_sentence",
 ]
 
 Row = tuple[str, str, int]
@@ -93,13 +103,67 @@ _ANTONYM_PAIRS = (
     ("maximum", "minimum"),
     ("young", "old"),
     ("cheaper", "dearer"),
+    ("cheap", "expensive"),
+    ("cheaper", "expensive"),
+    ("beat", "lost"),
+    ("defeated", "lost"),
+    ("climbed", "fell"),
+    ("climbed", "dropped"),
+    ("rose", "dropped"),
+    ("grew", "shrank"),
+    ("grew", "declined"),
+    ("raising", "lowering"),
+    ("raise", "lower"),
+    ("raised", "lowered"),
+    ("admitted", "denied"),
+    ("admits", "denies"),
+    ("included", "excluded"),
+    ("include", "exclude"),
+    ("accepted", "rejected"),
+    ("better", "worse"),
+    ("strong", "weak"),
+    ("stronger", "weaker"),
+    ("paid", "owes"),
+    ("closed", "reopened"),
+    ("closed", "stayed"),
+    ("cut", "raised"),
+    ("up", "down"),
+    ("gain", "loss"),
+    ("buy", "sell"),
+    ("bought", "sold"),
+    ("sells", "buys"),
+    ("entered", "left"),
+    ("joined", "left"),
+    ("arrived", "left"),
+    ("finished", "unfinished"),
+    ("easy", "difficult"),
+    ("promotes", "discourages"),
+    ("encourages", "discourages"),
+    ("love", "hate"),
+    ("loves", "hates"),
+    ("always", "never"),
+    ("many", "few"),
+    ("large", "small"),
+    ("larger", "smaller"),
+    ("long", "short"),
+    ("longer", "shorter"),
+    ("early", "late"),
+    ("happy", "sad"),
+    ("true", "false"),
+    ("legal", "illegal"),
+    ("possible", "impossible"),
     ("above", "below"),
     ("inside", "outside"),
 )
 ANTONYMS: dict[str, str] = {}
+"""One antonym per word, for making perturbations."""
+CONTRARIES: dict[str, frozenset[str]] = {}
+"""Every listed antonym of a word, for detecting them (``"fell"``: rose, climbed)."""
 for _a, _b in _ANTONYM_PAIRS:
     ANTONYMS.setdefault(_a, _b)
     ANTONYMS.setdefault(_b, _a)
+    CONTRARIES[_a] = CONTRARIES.get(_a, frozenset()) | {_b}
+    CONTRARIES[_b] = CONTRARIES.get(_b, frozenset()) | {_a}
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = (
@@ -366,6 +430,314 @@ def positive_from_document(document: str, rng: random.Random) -> str | None:
     return s
 
 
+# ---- role and position changes, appended claims, other documents (hard negatives) ----
+
+# Runs of capitalised words *including* sentence-initial ones (subjects are often there).
+_RUN_RE = re.compile(r"\b[A-Z][a-zA-Z'’-]+(?:\s+(?:of\s+)?[A-Z][a-zA-Z'’-]+)*")
+_CONTENT_RE = re.compile(r"[A-Za-z]{4,}")
+_SWAP_STOP = frozenset(w.lower() for w in _NOT_NAMES)
+# Verbs that take an agent and a patient: "A beat B" -> "B beat A" changes who did what.
+_ROLE_VERBS = frozenset(
+    [
+        "beat",
+        "beats",
+        "defeated",
+        "defeats",
+        "bought",
+        "buys",
+        "acquired",
+        "acquires",
+        "sold",
+        "sells",
+        "paid",
+        "pays",
+        "hired",
+        "hires",
+        "fired",
+        "fires",
+        "sued",
+        "sues",
+        "replaced",
+        "replaces",
+        "identified",
+        "identifies",
+        "helped",
+        "helps",
+        "thanked",
+        "thanks",
+        "attacked",
+        "attacks",
+        "followed",
+        "follows",
+        "invited",
+        "invites",
+        "interviewed",
+        "interviews",
+        "supplied",
+        "supplies",
+        "funded",
+        "funds",
+        "joined",
+        "joins",
+        "overtook",
+        "overtakes",
+        "succeeded",
+        "succeeds",
+        "trained",
+        "trains",
+        "visited",
+        "visits",
+        "called",
+        "calls",
+        "met",
+        "meets",
+        "employed",
+        "employs",
+        "owns",
+        "owned",
+        "leads",
+        "led",
+        "told",
+        "tells",
+        "warned",
+        "warns",
+        "blamed",
+        "blames",
+        "praised",
+        "praises",
+        "criticised",
+        "criticized",
+        "criticises",
+        "criticizes",
+        "signed",
+        "signs",
+        "taught",
+        "teaches",
+    ]
+)
+_PATIENT_STOP = frozenset(
+    ("in", "on", "at", "for", "from", "to", "with", "after", "by", "and", "as", "last", "this",
+     "next", "since", "before", "during")
+)  # fmt: skip
+_DETERMINERS = ("The", "A", "An", "Its", "His", "Her", "Their", "Our", "My")
+
+
+def _runs(text: str) -> list[tuple[int, int, str]]:
+    """Capitalised word runs anywhere in ``text`` (sentence starts included), minus stopwords."""
+    out = []
+    for m in _RUN_RE.finditer(text):
+        words = list(re.finditer(r"\S+", m.group(0)))
+        while words and words[0].group(0).lower() in _SWAP_STOP:
+            words = words[1:]
+        if not words:
+            continue
+        start, end = m.start() + words[0].start(), m.start() + words[-1].end()
+        if end - start >= 3:
+            out.append((start, end, text[start:end]))
+    return out
+
+
+def _exchange(text: str, a: tuple[int, int, str], b: tuple[int, int, str]) -> str:
+    (s1, e1, x), (s2, e2, y) = sorted((a, b))
+    return text[:s1] + y + text[e1:s2] + x + text[e2:]
+
+
+def perturb_swap(text: str, rng: random.Random) -> str | None:
+    """Exchange two different names, or two different numbers, of ``text`` with each other.
+
+    Every word of the result is in the source, so novelty features cannot see the change: only
+    which name (or number) goes with which fact has moved.
+
+    Returns:
+        The text with two spans exchanged, or ``None`` when it has fewer than two distinct ones.
+    """
+    nums = [(m.start(), m.end(), m.group(0)) for m in _NUM_RE.finditer(text)]
+    names = _runs(text)
+    options = []
+    for spans in (names, nums):
+        pairs = [(a, b) for i, a in enumerate(spans) for b in spans[i + 1 :] if a[2] != b[2]]
+        if pairs:
+            options.append(pairs)
+    if not options:
+        return None
+    a, b = rng.choice(rng.choice(options))
+    out = _exchange(text, a, b)
+    return out if out != text else None
+
+
+def perturb_roles(text: str, rng: random.Random) -> str | None:
+    """Reverse agent and patient around a transitive verb: "A beat B ..." -> "B beat A ...".
+
+    The agent is the span before the verb (at most six words), the patient the noun phrase after
+    it, up to the next comma, preposition or the end of the sentence.
+
+    Returns:
+        The reversed text, or ``None`` when no such verb with both sides is found.
+    """
+    words = list(re.finditer(r"\S+", text))
+    hits = [i for i, w in enumerate(words[:8]) if w.group(0).lower().strip(",.") in _ROLE_VERBS]
+    rng.shuffle(hits)
+    for i in hits:
+        if not 1 <= i <= 6:
+            continue
+        agent = (words[0].start(), words[i - 1].end())
+        j = i + 1
+        while j < len(words) and j - i <= 6:
+            w = words[j].group(0)
+            if w.lower() in _PATIENT_STOP or w[:1].isdigit():
+                break
+            j += 1
+            if w.endswith((",", ".", ";", ":")):
+                break
+        if j == i + 1:
+            continue
+        end = words[j - 1].end()
+        patient_text = text[words[i + 1].start() : end].rstrip(",.;:")
+        agent_text = text[agent[0] : agent[1]]
+        if not patient_text or patient_text.lower() == agent_text.lower():
+            continue
+        new_agent = _match_case(patient_text, agent_text)
+        lower_first = agent_text.split()[0] in _DETERMINERS
+        new_patient = agent_text[:1].lower() + agent_text[1:] if lower_first else agent_text
+        out = (
+            new_agent
+            + text[agent[1] : words[i + 1].start()]
+            + new_patient
+            + text[words[i + 1].start() + len(patient_text) :]
+        )
+        if out != text:
+            return out
+    return None
+
+
+def _content(text: str) -> set[str]:
+    return {w.lower() for w in _CONTENT_RE.findall(text)}
+
+
+def similar_sentence(
+    document: str, others: Sequence[str], rng: random.Random, *, sample: int = 40
+) -> str | None:
+    """A sentence from another document on a similar topic, that ``document`` does not contain.
+
+    Draws ``sample`` candidate documents, keeps the one sharing the most content words with
+    ``document``, and returns its sentence that overlaps ``document`` most while still bringing at
+    least two content words ``document`` lacks (so it is not a paraphrase of it).
+
+    Returns:
+        The sentence, or ``None`` when no candidate qualifies.
+    """
+    if not others:
+        return None
+    words = _content(document)
+    cands = [d for d in rng.sample(list(others), min(sample, len(others))) if d != document]
+    best = max(cands, key=lambda d: len(words & _content(d)), default=None)
+    if best is None:
+        return None
+    scored = []
+    for sent in _sentences(best):
+        c = _content(sent)
+        if len(c - words) >= 2 and sent not in document:
+            scored.append((len(c & words), sent))
+    return max(scored)[1] if scored else None
+
+
+# ---- consistent rewrites (positives) ----
+
+_CLAUSE_RES = (
+    re.compile(r"\s*\([^)]*\)"),  # a parenthesis
+    re.compile(r",\s+(?:who|which|whose|where)\b[^,]*,"),  # a relative clause between commas
+    re.compile(r",\s+(?:according to|the [a-z]+ said|he said|she said|they said)[^,.]*(?=[,.])"),
+)
+_DATE_PHRASE_RE = re.compile(
+    r"\s+(?:on|in|last|this|next|by|since|until)\s+(?:"
+    + "|".join(_WEEKDAYS + _MONTHS)
+    + r"|(?:19|20)\d\d)\b(?:\s+\d{1,2})?(?:,?\s+(?:19|20)\d\d)?"
+)
+
+
+def compress_sentence(sentence: str, rng: random.Random) -> str | None:
+    """Drop one clause the sentence can lose without changing what it says about the rest.
+
+    Candidates: a parenthesis, a relative clause between commas, an attribution ("..., he said"),
+    a date phrase, or everything after the last comma when at least six words remain.
+
+    Returns:
+        The shorter sentence, or ``None`` when nothing can be dropped.
+    """
+    options = []
+    for rx in (*_CLAUSE_RES, _DATE_PHRASE_RE):
+        m = rx.search(sentence)
+        if m:
+            options.append(sentence[: m.start()] + sentence[m.end() :])
+    if "," in sentence:
+        head = sentence[: sentence.rfind(",")].rstrip()
+        if len(head.split()) >= 6:
+            options.append(head + ".")
+    options = [o for o in options if len(o.split()) >= 4 and o != sentence]
+    return rng.choice(options) if options else None
+
+
+def fuse_sentences(first: str, second: str) -> str:
+    """Join two document sentences into one ("A. B." -> "A, and b.")."""
+    head = first.rstrip().rstrip(".!?")
+    words = second.split()
+    tail = second
+    if words and words[0] in ("The", "A", "An", "It", "They", "This", "He", "She", "We"):
+        tail = second[:1].lower() + second[1:]
+    return f"{head}, and {tail}"
+
+
+def generalise_sentence(sentence: str, rng: random.Random) -> str | None:
+    """Make a sentence vaguer but still true: a date phrase dropped or a number made unspecific.
+
+    Returns:
+        The generalised sentence, or ``None`` when it has no date phrase or number to blur.
+    """
+    options = []
+    m = _DATE_PHRASE_RE.search(sentence)
+    if m:
+        options.append(sentence[: m.start()] + sentence[m.end() :])
+    # A count followed by a word ("120 new homes" -> "several new homes"), never a year.
+    nums = [
+        n
+        for n in _NUM_RE.finditer(sentence)
+        if not re.fullmatch(r"1[0-9]\d\d|20\d\d", n.group(0))
+        and re.match(r" [a-z]", sentence[n.end() : n.end() + 2])
+        and sentence[n.start() - 1 : n.start()] not in ("$", "€", "£")
+    ]
+    if nums:
+        n = rng.choice(nums)
+        options.append(_replace_span(sentence, n.start(), n.end(), "several"))
+    options = [o for o in options if o != sentence]
+    return rng.choice(options) if options else None
+
+
+def positive_rewrite(document: str, rng: random.Random) -> tuple[str, str] | None:
+    """A consistent summary made from the document: copied, compressed, fused or generalised.
+
+    Returns:
+        ``(summary, kind)`` with kind ``"copied"``, ``"compressed"``, ``"fused"`` or
+        ``"generalised"``, or ``None`` when the document has no usable sentence.
+    """
+    sents = _sentences(document)
+    if not sents:
+        return None
+    i = rng.randrange(len(sents))
+    s = sents[i]
+    u = rng.random()
+    if u < 0.3 and i + 1 < len(sents) and len((s + sents[i + 1]).split()) <= 60:
+        return fuse_sentences(s, sents[i + 1]), "fused"
+    if u < 0.6:
+        out = compress_sentence(s, rng)
+        if out:
+            return out, "compressed"
+    if u < 0.8:
+        out = generalise_sentence(s, rng)
+        if out:
+            return out, "generalised"
+    return s, "copied"
+
+
 Perturb = Callable[[str, str, random.Random, Sequence[str]], "str | None"]
 _PERTURBATIONS: dict[str, Perturb] = {
     "number": lambda t, d, r, p: perturb_number(t, d, r),
@@ -374,8 +746,11 @@ _PERTURBATIONS: dict[str, Perturb] = {
     "negation": lambda t, d, r, p: perturb_negation(t, r),
     "date": lambda t, d, r, p: perturb_date(t, r),
     "pronoun": lambda t, d, r, p: perturb_pronoun(t, r),
+    "swap": lambda t, d, r, p: perturb_swap(t, r),
+    "roles": lambda t, d, r, p: perturb_roles(t, r),
 }
-NEGATIVE_KINDS: tuple[str, ...] = (*_PERTURBATIONS, "unrelated")
+NEGATIVE_KINDS: tuple[str, ...] = (*_PERTURBATIONS, "appended", "similar", "unrelated")
+POSITIVE_KINDS: tuple[str, ...] = ("copied", "compressed", "fused", "generalised")
 
 
 def augment_rows(
@@ -388,21 +763,28 @@ def augment_rows(
 ) -> list[tuple[Row, str]]:
     """Make about ``ratio * len(rows)`` synthetic ``(document, summary, label)`` rows.
 
-    Negatives perturb a consistent summary (label-1 rows) or, half the time, a document sentence;
-    each perturbation kind is tried in a random order until one applies. Every synthetic row keeps
-    the document of the row it came from, so document-grouped folds stay leak-free.
+    Positives (``positive_share``) are consistent rewrites of document sentences
+    (:func:`positive_rewrite`: copied, compressed, fused, generalised), so copying is *not* a sign
+    of a hallucination. Negatives change one fact of a source text, and the source is, in equal
+    parts, a document sentence (an extractive-looking negative) or a consistent human summary of
+    the document (an abstractive one): a number, a name (one of the same document or an absent
+    one), an antonym, a negation, a date, a pronoun, two names or numbers exchanged, agent and
+    patient reversed; or a supported sentence with an unsupported one appended (from a similar
+    document). ``unrelated_share`` pairs a document with a sentence of a *similar* other document
+    or another document's summary. Every synthetic row keeps its source row's document, so
+    document-grouped folds stay leak-free.
 
     Args:
         rows: Training rows ``(document, summary, label)``; only their documents and their
             consistent summaries are used.
         ratio: Synthetic rows per input row (0 gives none).
         seed: Seed; the output is a pure function of the inputs.
-        positive_share: Share of synthetic rows that are consistent document sentences.
-        unrelated_share: Share that pair a document with another document's summary.
+        positive_share: Share of synthetic rows that are consistent rewrites.
+        unrelated_share: Share that pair a document with another document's text.
 
     Returns:
-        ``((document, summary, label), kind)`` tuples; ``kind`` names the recipe ("number",
-        "entity", ..., "unrelated", "positive").
+        ``((document, summary, label), kind)`` tuples; ``kind`` is one of
+        :data:`NEGATIVE_KINDS` or :data:`POSITIVE_KINDS`.
 
     Raises:
         ValueError: If ``ratio`` is negative or a share is outside [0, 1].
@@ -427,12 +809,16 @@ def augment_rows(
         u = rng.random()
         if u < positive_share:
             doc = rng.choice(docs)
-            pos = positive_from_document(doc, rng)
+            pos = positive_rewrite(doc, rng)
             if pos:
-                out.append(((doc, pos, 1), "positive"))
+                out.append(((doc, pos[0], 1), pos[1]))
             continue
         if u < positive_share + unrelated_share:
             doc = rng.choice(docs)
+            other = similar_sentence(doc, docs, rng) if rng.random() < 0.7 else None
+            if other is not None:
+                out.append(((doc, other, 0), "similar"))
+                continue
             other_doc, other = rng.choice(summaries)
             if other_doc != doc:
                 out.append(((doc, other, 0), "unrelated"))
@@ -445,7 +831,14 @@ def augment_rows(
             if not sents:
                 continue
             src = rng.choice(sents)
+        if rng.random() < 0.12:
+            extra = similar_sentence(doc, docs, rng)
+            if extra is not None:
+                out.append(((doc, f"{src.rstrip()} {extra}", 0), "appended"))
+                continue
         rng.shuffle(kinds)
+        if rng.random() < 0.25:  # the kinds that rarely apply or are easily missed, first
+            kinds.sort(key=lambda k: k not in ("swap", "roles", "negation", "number"))
         for kind in kinds:
             new = _PERTURBATIONS[kind](src, doc, rng, pool)
             if new is not None and new != src:

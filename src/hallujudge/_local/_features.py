@@ -31,7 +31,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from hallujudge._local._augment import ANTONYMS
+from hallujudge._local._augment import CONTRARIES
 from hallujudge._local._text import (
     NEGATIONS,
     STOPWORDS,
@@ -111,22 +111,46 @@ FEATURE_NAMES: tuple[str, ...] = (
     "ent_ctx_min",
     "key_order_flip",
     "slot_conflict",
+    "date_novel_count",
+    "neg_added",
+    "neg_removed",
+    "order_inversion",
+    "key_bigram_break",
+    "key_bigram_break_frac",
 )
 
-# Direction in which a feature may move the log-odds of "consistent" (0 = free). Only hard facts
-# are constrained: one more unsupported number or name, a half-supported name, or a flipped
-# negation or pronoun gender can never make a summary look *more* consistent. Softer signals
-# (word novelty, n-gram copying) stay free: on abstractive news data paraphrase is normal and
-# copying can be out of context, and constraining them cost validation AUC.
+# Direction in which a feature may move the log-odds of "consistent" (0 = free). Every measure of
+# *unsupported content* is constrained: a larger share or count of summary content words, names
+# or numbers absent from the document, a half-supported name, or a flipped negation, antonym or
+# pronoun gender can never make a summary look *more* consistent. (On FIB the unconstrained trees
+# had learned the opposite in places: abstractive references there carry more novel words than
+# the system outputs they are paired with.) Alignment and length features stay free.
 _DECREASING = (
+    "content_novel_frac",
+    "content_novel_count",
+    "idf_novel_frac",
+    "max_novel_idf",
+    "exact_novel_frac",
     "num_novel_count",
+    "num_novel_frac",
     "ent_novel_count",
+    "ent_novel_frac",
     "ent_phrase_novel_frac",
+    "idf_novel_sum",
+    "novel_span_count",
+    "hard_novel_frac",
     "ent_phrase_partial",
     "neg_mismatch",
     "gender_mismatch",
     "antonym_conflict",
     "slot_conflict",
+    "key_order_flip",
+    "date_novel_count",
+    "neg_added",
+    "neg_removed",
+    "order_inversion",
+    "key_bigram_break",
+    "key_bigram_break_frac",
 )
 FEATURE_MONOTONE: tuple[int, ...] = tuple(-1 if n in _DECREASING else 0 for n in FEATURE_NAMES)
 
@@ -166,6 +190,12 @@ _MASC = frozenset(
     ]
 )
 _CAP_RE = re.compile(r"\b[A-Z][\w'’-]*")
+_DATE_WORDS = frozenset(
+    ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january",
+     "february", "march", "april", "may", "june", "july", "august", "september", "october",
+     "november", "december", "yesterday", "today", "tomorrow")
+)  # fmt: skip
+_YEAR_RE = re.compile(r"(?:19|20)\d\d")
 
 
 @lru_cache(maxsize=1 << 16)
@@ -281,6 +311,28 @@ def _is_entity(
 
 def _is_content(tok: Token) -> bool:
     return tok.is_number or (tok.norm not in STOPWORDS and len(tok.norm) > 1)
+
+
+def _inversions(content: Sequence[Token], order: dict[str, int]) -> float:
+    """Share of discordant pairs between the summary's word order and the aligned sentence's.
+
+    Counts pairs of distinct shared content words that appear in the opposite order in the
+    document sentence: exchanged names ("Tom Baker scored ..., and Marco Silva added") and
+    reversed roles ("Castleton beat Northfield") score high, copies and compressions zero.
+    Needs three shared words; fewer gives 0.
+    """
+    seq: list[int] = []
+    seen: set[str] = set()
+    for t in content:
+        pos = order.get(t.stem)
+        if pos is not None and t.stem not in seen:
+            seen.add(t.stem)
+            seq.append(pos)
+    n = len(seq)
+    if n < 3:
+        return 0.0
+    discordant = sum(1 for i in range(n) for j in range(i + 1, n) if seq[i] > seq[j])
+    return discordant / (n * (n - 1) / 2)
 
 
 def _merge_spans(raw: list[tuple[Token, str]], summary: str) -> tuple[Span, ...]:
@@ -459,6 +511,14 @@ def analyze(document: str | DocIndex, summary: str, lex: Lexicon) -> Analysis:
     feats["num_count"] = float(nums)
     feats["num_novel_count"] = float(num_novel)
     feats["num_novel_frac"] = num_novel / nums if nums else _MISSING
+    # A weekday, month or year the document never mentions ("on Thursday" for "on Tuesday").
+    feats["date_novel_count"] = float(
+        sum(
+            1
+            for t in s_toks
+            if (t.norm in _DATE_WORDS or _YEAR_RE.fullmatch(t.norm)) and t.norm not in doc_norms
+        )
+    )
     feats["ent_count"] = float(ents)
     feats["ent_novel_count"] = float(ent_novel)
     feats["ent_novel_frac"] = ent_novel / ents if ents else _MISSING
@@ -522,6 +582,21 @@ def analyze(document: str | DocIndex, summary: str, lex: Lexicon) -> Analysis:
             i = j
     feats["slot_conflict"] = float(slot_conflict)
 
+    # Names and numbers in new company: adjacent summary words, one of them a name or number,
+    # both in the document but never adjacent there ("Tom Baker scored" where the document has
+    # "Marco Silva scored" and "defender Tom Baker"; "United beat Northfield").
+    breaks = checked = 0
+    for toks in by_sent:
+        for x, y in itertools.pairwise(toks):
+            if not (x.start in ent_starts or y.start in ent_starts or x.is_number or y.is_number):
+                continue
+            if x.stem not in doc_stems or y.stem not in doc_stems:
+                continue
+            checked += 1
+            breaks += int((x.stem, y.stem) not in doc_bigrams)
+    feats["key_bigram_break"] = float(breaks)
+    feats["key_bigram_break_frac"] = breaks / checked if checked else _MISSING
+
     # ---- alignment via an inverted index restricted to summary stems ----
     present_stems = sorted({t.stem for t in content if t.stem in doc_stems})
     n_dsent = len(sent_stem_sets)
@@ -549,6 +624,8 @@ def analyze(document: str | DocIndex, summary: str, lex: Lexicon) -> Analysis:
         pos: list[float] = []
         neg_mismatch = 0
         neg_sum = 0
+        neg_added = neg_removed = 0
+        inversion = 0.0
         antonym_conflict = 0
         outside = ent_checked = 0
         for toks in by_sent:
@@ -579,11 +656,16 @@ def analyze(document: str | DocIndex, summary: str, lex: Lexicon) -> Analysis:
             neg_sum += int(s_neg)
             d_neg = sent_neg[b2] or (b2 + 1 < n_dsent and sent_neg[b2 + 1])
             neg_mismatch += int(s_neg != d_neg)
+            # Against the single best sentence: "had not objected" for "had objected" (added),
+            # "the battery fits" for "does not fit" (removed).
+            neg_added += int(s_neg and not sent_neg[b1])
+            neg_removed += int(not s_neg and sent_neg[b1])
+            inversion = max(inversion, _inversions(c, doc.sent_order[b1]))
             # "rejected" where the aligned passage says "approved" (and not "rejected").
             window = sent_stem_sets[b2] | (sent_stem_sets[b2 + 1] if b2 + 1 < n_dsent else set())
             for t in toks:
-                ant = ANTONYMS.get(t.norm)
-                if ant is not None and t.stem not in window and _stem(ant) in window:
+                ants = CONTRARIES.get(t.norm)
+                if ants and t.stem not in window and any(_stem(x) in window for x in ants):
                     antonym_conflict += 1
             for t in c:
                 if t.start in ent_starts or t.is_number:
@@ -601,6 +683,9 @@ def analyze(document: str | DocIndex, summary: str, lex: Lexicon) -> Analysis:
             best_cov = min(cov2)
         feats["neg_sum"] = float(neg_sum)
         feats["neg_mismatch"] = float(neg_mismatch)
+        feats["neg_added"] = float(neg_added)
+        feats["neg_removed"] = float(neg_removed)
+        feats["order_inversion"] = inversion
         feats["antonym_conflict"] = float(antonym_conflict)
         feats["ent_outside_window_frac"] = outside / ent_checked if ent_checked else _MISSING
         # Where the document first mentions each supported name (0 = first sentence).

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hallujudge._local._claim_level import ClaimJudgement, judge_claims
 from hallujudge._local._features import FEATURE_NAMES, Analysis, Lexicon, analyze_many
 from hallujudge._local._gbm import GradientBoostedTrees
 
@@ -21,6 +22,7 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
 MODEL_FILE = "model.npz"
 METADATA_FILE = "metadata.json"
 _MAX_LISTED = 5
+FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -32,17 +34,35 @@ class LocalPrediction:
         reason: A human-readable explanation naming the unsupported parts.
         spans: ``(start, end, note)`` character offsets into the *summary* of unsupported words,
             numbers and names; ``note`` is ``"number"``, ``"entity"`` or ``"word"``.
+        claim: ``(start, end)`` of the weakest claim in the summary, when the summary was judged
+            claim by claim (several sentences, or a document in several windows), else None.
+        evidence: ``(start, end)`` of the document window that best supports that claim.
     """
 
     p_consistent: float
     reason: str
     spans: tuple[tuple[int, int, str], ...] = ()
+    claim: tuple[int, int] | None = None
+    evidence: tuple[int, int] | None = None
 
 
-def _reason(a: Analysis, p: float) -> str:
+def _claim_sentence(summary: str, j: ClaimJudgement) -> str:
+    a, b = j.claim
+    text = summary[a:b]
+    shown = text if len(text) <= 120 else text[:117] + "..."
+    where = f"document characters {j.evidence[0]}-{j.evidence[1]}"
+    return (
+        f"Weakest of {len(j.claims)} claims: '{shown}' (summary characters {a}-{b}); best"
+        f" evidence: {where}."
+    )
+
+
+def _reason(a: Analysis, p: float, claim: str = "") -> str:
     """Explain a prediction in one or two sentences a person can check against the texts."""
     verdict = "Likely consistent" if p >= 0.5 else "Likely inconsistent"
     parts = [f"{verdict} (p={p:.2f})."]
+    if claim:
+        parts.append(claim)
     if a.spans:
         listed = ", ".join(f"'{s.text}' ({s.kind})" for s in a.spans[:_MAX_LISTED])
         more = f" and {len(a.spans) - _MAX_LISTED} more" if len(a.spans) > _MAX_LISTED else ""
@@ -147,14 +167,32 @@ class LocalModel:
         z = a * self.trees.decision_function(x) + b
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -35.0, 35.0))), dtype=np.float64)
 
+    def _analyze(self, pairs: Sequence[tuple[str, str]]) -> tuple[list[Analysis], FloatArray]:
+        analyses = analyze_many(pairs, self.lexicon)
+        if not analyses:
+            return [], np.empty(0)
+        return analyses, self._probabilities(np.stack([a.features for a in analyses]))
+
+    def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> FloatArray:
+        """P(consistent) of each (premise, hypothesis) pair as a whole: no claims, no windows.
+
+        This is the :class:`~hallujudge._local._claim_level.PairScorer` that claim-level
+        judging (:meth:`predict_many`) calls for every (window, claim) pair.
+        """
+        return self._analyze(pairs)[1]
+
     def predict(self, document: str, summary: str) -> LocalPrediction:
         """Judge one pair. See :meth:`predict_many`."""
         return self.predict_many([(document, summary)])[0]
 
     def predict_many(self, pairs: Sequence[tuple[str, str]]) -> list[LocalPrediction]:
-        """Judge many (document, summary) pairs; features per pair, trees vectorised.
+        """Judge many (document, summary) pairs, claim by claim.
 
-        Empty documents or summaries give ``p_consistent=0.5`` with a reason saying why.
+        Each summary sentence is scored against its best window of the document
+        (:func:`~hallujudge._local._claim_level.judge_claims`); the summary's probability is its
+        weakest claim's, and the reason and spans describe that claim. A one-sentence summary of
+        a document that fits one window is scored as the whole pair. Empty documents or
+        summaries give ``p_consistent=0.5`` with a reason saying why.
 
         Args:
             pairs: ``(document, summary)`` tuples.
@@ -162,22 +200,36 @@ class LocalModel:
         Returns:
             One :class:`LocalPrediction` per pair, in order.
         """
-        analyses = analyze_many([(doc or "", summ or "") for doc, summ in pairs], self.lexicon)
-        if not analyses:
-            return []
-        probs = self._probabilities(np.stack([a.features for a in analyses]))
-        out: list[LocalPrediction] = []
-        for (doc, summ), a, p in zip(pairs, analyses, probs, strict=True):
+        out: list[LocalPrediction | None] = [None] * len(pairs)
+        live: list[int] = []
+        for i, (doc, summ) in enumerate(pairs):
             if not (summ or "").strip():
-                out.append(LocalPrediction(0.5, "Empty summary: there is nothing to judge."))
-                continue
-            if not (doc or "").strip():
-                out.append(
-                    LocalPrediction(
-                        0.5, "Empty document: the summary cannot be checked against it."
-                    )
+                out[i] = LocalPrediction(0.5, "Empty summary: there is nothing to judge.")
+            elif not (doc or "").strip():
+                out[i] = LocalPrediction(
+                    0.5, "Empty document: the summary cannot be checked against it."
                 )
-                continue
-            spans = tuple((s.start, s.end, s.kind) for s in a.spans)
-            out.append(LocalPrediction(float(p), _reason(a, float(p)), spans))
-        return out
+            else:
+                live.append(i)
+        seen: dict[tuple[str, str], Analysis] = {}
+
+        def scorer(jobs: Sequence[tuple[str, str]]) -> FloatArray:
+            analyses, probs = self._analyze(jobs)
+            seen.update(zip(jobs, analyses, strict=True))
+            return probs
+
+        judged = judge_claims([pairs[i] for i in live], scorer)
+        for i, j in zip(live, judged, strict=True):
+            doc, summ = pairs[i]
+            a0, b0 = j.claim
+            analysis = seen[(doc[j.evidence[0] : j.evidence[1]], summ[a0:b0])]
+            spans = tuple((s.start + a0, s.end + a0, s.kind) for s in analysis.spans)
+            claim = _claim_sentence(summ, j) if j.multi else ""
+            out[i] = LocalPrediction(
+                j.p_consistent,
+                _reason(analysis, j.p_consistent, claim),
+                spans,
+                claim=j.claim if j.multi else None,
+                evidence=j.evidence if j.multi else None,
+            )
+        return [p for p in out if p is not None]
