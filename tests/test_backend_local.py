@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from hallujudge import ConfigurationError, Judge
-from hallujudge._backends._local import _ensemble_ready
 from hallujudge._local._neural import available
 
 
@@ -27,17 +26,6 @@ def test_without_the_neural_extra_local_is_the_gbm_and_ensemble_says_what_to_ins
 
 
 @pytest.mark.skipif(not available(), reason="needs the neural extra (torch, transformers)")
-def test_an_adapter_fitted_for_another_gbm_falls_back_to_the_gbm() -> None:
-    """The documented rule: the ensemble only when its combination was fitted for this GBM."""
-    if _ensemble_ready():
-        pytest.skip("the shipped adapter is fitted for the shipped GBM")
-    assert Judge("local").model == Judge("local:gbm").model
-
-
-@pytest.mark.skipif(
-    not available() or not _ensemble_ready(),
-    reason="needs the neural extra with an adapter fitted for the shipped GBM",
-)
 def test_with_the_neural_extra_local_is_the_ensemble() -> None:
     judge = Judge("local")
     assert "neural" in judge.model
