@@ -14,8 +14,8 @@ estimates are computed by ``hallujudge._local._suites``, the module that also wr
 model's ``metadata.json``, so the two agree. Intervals use ``hallujudge._metrics``.
 
 Judges: ``numpy`` = the shipped GBM (``Judge("local:gbm")``'s model, or ``--model DIR``);
-``default`` = whatever ``Judge()`` resolves to here (the same GBM unless the neural extra is
-installed and fitted for it; then the ensemble, scored through the Judge); ``word-overlap`` = the
+``default`` = whatever ``Judge()`` resolves to here (the shipped GBM: printed once, not twice,
+when it is the model above; a custom ``--model`` is scored beside it); ``word-overlap`` = the
 share of the summary's content words found in the document (zero parameters). The neural rows
 are in ``benchmarks/local_neural.py``. Exits 0 with a message if ../shared/data is absent.
 """

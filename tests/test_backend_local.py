@@ -1,4 +1,4 @@
-"""The local backend's model strings: best installed, gbm, ensemble, and trained directories."""
+"""The local backend's model strings: the default GBM, ensemble, and trained directories."""
 
 from __future__ import annotations
 
@@ -18,16 +18,20 @@ def test_local_gbm_is_the_numpy_model_whatever_is_installed() -> None:
     assert 0.0 <= verdict.score <= 1.0
 
 
-@pytest.mark.skipif(available(), reason="the neural extra is installed here")
-def test_without_the_neural_extra_local_is_the_gbm_and_ensemble_says_what_to_install() -> None:
+def test_local_is_the_gbm_whatever_is_installed() -> None:
     assert Judge("local").model == Judge("local:gbm").model
+    assert Judge().model == Judge("local:gbm").model
+
+
+@pytest.mark.skipif(available(), reason="the neural extra is installed here")
+def test_without_the_neural_extra_ensemble_says_what_to_install() -> None:
     with pytest.raises(ConfigurationError, match=r"hallujudge\[neural\]"):
         Judge("local:ensemble")
 
 
-@pytest.mark.skipif(not available(), reason="needs the neural extra (torch, transformers)")
-def test_with_the_neural_extra_local_is_the_ensemble() -> None:
-    judge = Judge("local")
+@pytest.mark.skipif(not available(), reason="needs the neural extra (onnxruntime, tokenizers)")
+def test_local_ensemble_keeps_the_gbms_evidence() -> None:
+    judge = Judge("local:ensemble")
     assert "neural" in judge.model
     assert judge.prompt == "local-ensemble@1"
     verdict = judge.score(
