@@ -62,10 +62,17 @@ def test_numpy_judge_beats_chance_on_both_sides_overall() -> None:
     assert sum(got.values()) / len(got) >= 0.7
 
 
-def test_ensemble_gets_the_easy_categories_right() -> None:
-    """The opt-in ``local:ensemble`` (``Judge()`` is the numpy judge, tested above)."""
+def test_the_default_is_the_judge_that_gets_more_minimal_pairs_right() -> None:
+    """``Judge()`` is the numpy GBM because the opt-in ensemble is worse on the behavioural suite.
+
+    The shipped cross-encoder was trained on FIB and USB only: it keeps the consistent categories
+    right but calls most contradictions consistent (``docs/guides/local.md``). When a retrained
+    adapter beats the GBM here, this fails and the default should be revisited.
+    """
     if not _ensemble_ready():
         pytest.skip("needs the neural extra, fitted for the shipped GBM")
-    got = accuracy_by_category("local:ensemble")
-    for category in ("copied", "compressed", "antonym", "date"):
-        assert got[category] >= 0.75, (category, got[category])
+    assert Judge().model == Judge("local:gbm").model
+    gbm, ensemble = accuracy_by_category("local:gbm"), accuracy_by_category("local:ensemble")
+    assert sum(ensemble.values()) < sum(gbm.values())
+    for category in ("copied", "compressed", "fused"):
+        assert ensemble[category] >= 0.9, (category, ensemble[category])
