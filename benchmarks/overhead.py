@@ -142,6 +142,11 @@ def overhead_block(url: str, calls: int) -> list[tuple[str, float]]:
 
 async def rate_judge(url: str, calls: int, **options: Any) -> float:
     judge = Judge(MistralBackend(MODEL, api_key=KEY, server_url=url, **options))
+    return await _judge_rate(judge, calls)
+
+
+async def _judge_rate(judge: Judge, calls: int) -> float:
+    """Pairs/s of ``judge`` on ``calls`` distinct pairs, 32 in flight, after warming its pool."""
     pairs = [(DOC, f"{SUMMARY} ({i})") for i in range(calls)]
     await judge.ascore_many(pairs[:IN_FLIGHT], concurrency=IN_FLIGHT)  # warm the pool
     started = time.perf_counter()
@@ -192,14 +197,7 @@ def fake_stats(url: str) -> dict[str, int]:
 async def rate_default_judge(url: str, calls: int) -> float:
     """``Judge("mistral:...")`` on its defaults (transport, pool, limits), 32 pairs in flight."""
     judge = Judge(f"mistral:{MODEL}", api_key=KEY, server_url=url)
-    pairs = [(DOC, f"{SUMMARY} ({i})") for i in range(calls)]
-    await judge.ascore_many(pairs[:IN_FLIGHT], concurrency=IN_FLIGHT)  # warm the pool
-    started = time.perf_counter()
-    verdicts = await judge.ascore_many(pairs, concurrency=IN_FLIGHT)
-    elapsed = time.perf_counter() - started
-    await judge.aclose()
-    assert all(v.scored for v in verdicts), [v.error for v in verdicts if not v.scored][:3]
-    return calls / elapsed
+    return await _judge_rate(judge, calls)
 
 
 async def rate_default_evaluator(url: str, calls: int) -> float:
