@@ -38,7 +38,7 @@ from mistralai.client import Mistral  # noqa: E402
 
 from fakes.mistral_server import Chaos, MistralFakeServer  # noqa: E402
 from hallujudge._backends._fake import FakeBackend  # noqa: E402
-from hallujudge._backends._mistral import MistralBackend  # noqa: E402
+from hallujudge._backends.mistral import MistralBackend  # noqa: E402
 from hallujudge._judge import Judge  # noqa: E402
 from hallujudge._prompts import get_prompt  # noqa: E402
 from hallujudge._types import Example  # noqa: E402

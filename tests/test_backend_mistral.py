@@ -37,7 +37,7 @@ from fakes.openapi import SPEC_QUIRKS, OpenAPISpec, mistral_spec
 pytest.importorskip("mistralai")
 
 from hallujudge._backends._base import Request
-from hallujudge._backends._mistral import (
+from hallujudge._backends.mistral import (
     CLASSIFIER_LABELS,
     CLASSIFIER_TARGET,
     DEFAULT_CONTEXT_TOKENS,
@@ -58,6 +58,7 @@ from hallujudge._errors import (
 )
 from hallujudge._judge import Judge
 from hallujudge._prompts import get_prompt
+from hallujudge._tracing import REDACTED
 from hallujudge._types import Example
 
 needs_spec = pytest.mark.skipif(mistral_spec() is None, reason="../shared/mistral absent")
@@ -491,7 +492,7 @@ def test_api_key_never_leaks(
         mistral_server.api_key = "another-key"  # now the fake refuses ours: HTTP 401
         refused = judge.score(DOC, GOOD)
     assert echoed.error is not None and refused.error is not None
-    assert echoed.error.startswith("BadRequestError") and "***" in echoed.error
+    assert echoed.error.startswith("BadRequestError") and REDACTED in echoed.error
     assert refused.error.startswith("AuthenticationError: HTTP 401")
     for text in (echoed.error, refused.error, repr(judge), repr(judge.backend), caplog.text):
         assert secret not in text
@@ -536,22 +537,23 @@ def test_one_backend_serves_many_event_loops(mistral_env: MistralFakeServer) -> 
     assert isinstance(backend, MistralBackend)
     for _ in range(3):  # clients of closed loops (asyncio.run) are dropped, not accumulated
         asyncio.run(judge.ascore(DOC, GOOD))
-    assert len(backend._clients) <= 3  # this thread's loop, the other thread's, the last run's
+    # this thread's loop, the other thread's, the last run's
+    assert len(backend.connection._clients) <= 3
     judge.close()
 
 
 async def test_aclose_closes_and_a_new_client_follows(mistral_env: MistralFakeServer) -> None:
     backend = MistralBackend("open-mistral-7b")
     await backend.complete(request_for())
-    client = backend._client()
-    http = backend._loop_client().http
+    client = backend.connection.sdk()
+    http = backend.connection.client().http
     assert client.sdk_configuration.async_client is http  # the SDK uses our pooled client
     await backend.aclose()
     assert http.is_closed
     await backend.aclose()  # twice is fine
     response = await backend.complete(request_for())
     assert response.text
-    assert backend._client() is not client
+    assert backend.connection.sdk() is not client
     await backend.aclose()
 
 

@@ -41,7 +41,7 @@ def test_batch_score_maps_results_back_in_order(mistral_env: MistralFakeServer) 
 
 
 def test_batch_lines_match_live_requests() -> None:
-    from hallujudge._batch import batch_requests
+    from hallujudge._backends.mistral._batch import batch_requests
 
     fake = FakeBackend()
     judge = Judge(fake)
@@ -124,7 +124,7 @@ LIVE_OPTION_MATRIX = [
 
 @pytest.mark.parametrize("options", LIVE_OPTION_MATRIX, ids=str)
 def test_a_batch_line_is_the_live_body(mistral_env: MistralFakeServer, options: dict) -> None:
-    from hallujudge._batch import batch_requests
+    from hallujudge._backends.mistral._batch import batch_requests
 
     pair = _pairs()[0]
     if options.get("logprobs"):

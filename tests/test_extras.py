@@ -24,7 +24,7 @@ def _block(monkeypatch: pytest.MonkeyPatch, *packages: str, fresh: tuple[str, ..
 def test_mistral_judge_without_the_sdk_names_the_mistral_extra(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _block(monkeypatch, "mistralai", fresh=("hallujudge._backends._mistral",))
+    _block(monkeypatch, "mistralai", fresh=("hallujudge._backends.mistral",))
     with pytest.raises(MissingExtraError) as info:
         Judge("mistral:open-mistral-7b", api_key="k")
     message = str(info.value)
@@ -39,7 +39,7 @@ def test_a_missing_transitive_dependency_still_names_the_mistral_extra(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # mistralai's own HTTP client (httpx2) is part of the same extra, not a separate fix
-    _block(monkeypatch, "httpx2", fresh=("mistralai", "hallujudge._backends._mistral"))
+    _block(monkeypatch, "httpx2", fresh=("mistralai", "hallujudge._backends.mistral"))
     with pytest.raises(MissingExtraError) as info:
         Judge("mistral-large-latest", api_key="k")
     assert "pip install 'hallujudge[mistral]'" in str(info.value)

@@ -328,7 +328,7 @@ def test_wandb_integration_key_never_logged(
 
 
 def test_classifier_fine_tune_scores_through_classifications(server: MistralFakeServer) -> None:
-    from hallujudge._backends import _mistral as backend_module
+    from hallujudge._backends import mistral as backend_module
 
     assert (CLASSIFIER_TARGET, CLASSIFIER_LABELS) == (
         backend_module.CLASSIFIER_TARGET,

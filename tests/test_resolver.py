@@ -14,7 +14,7 @@ from hallujudge._backends._resolver import available_backends, register_backend,
 from hallujudge._errors import ConfigurationError
 from hallujudge._judge import Judge
 
-HAS_MISTRAL = importlib.util.find_spec("hallujudge._backends._mistral") is not None
+HAS_MISTRAL = importlib.util.find_spec("mistralai") is not None
 HAS_OPENAI = importlib.util.find_spec("hallujudge._backends._openai") is not None
 needs_mistral = pytest.mark.skipif(not HAS_MISTRAL, reason="Mistral backend not built yet")
 KEY = {"api_key": "test-key-not-real"}
@@ -55,7 +55,7 @@ def test_fake(model: str, name: str) -> None:
     ],
 )
 def test_mistral_names(model: str, model_id: str) -> None:
-    from hallujudge._backends._mistral import MistralBackend
+    from hallujudge._backends.mistral import MistralBackend
 
     backend = resolve_backend(model, **KEY)
     assert type(backend) is MistralBackend
@@ -65,7 +65,7 @@ def test_mistral_names(model: str, model_id: str) -> None:
 
 @needs_mistral
 def test_fine_tuned_id_goes_to_mistral_whole() -> None:
-    from hallujudge._backends._mistral import MistralBackend
+    from hallujudge._backends.mistral import MistralBackend
 
     ft_id = "ft:open-mistral-7b:7a2b9c1d:20241104:5f3e8a21"
     backend = resolve_backend(ft_id, **KEY)
@@ -83,7 +83,7 @@ def test_bare_ft_prefix_is_an_error() -> None:
 
 @needs_mistral
 def test_mistral_classifier_prefix() -> None:
-    from hallujudge._backends._mistral import MistralClassifierBackend
+    from hallujudge._backends.mistral import MistralClassifierBackend
 
     backend = resolve_backend("mistral-classifier:ft:classifier:ministral-3b:abc", **KEY)
     assert type(backend) is MistralClassifierBackend

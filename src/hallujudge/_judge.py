@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from . import _observe, _tracing
 from ._backends._base import Backend, Request, Response
-from ._backends._resolver import resolve_backend
+from ._backends._resolver import resolve_backend, resolve_job
 from ._chunking import CHARS_PER_TOKEN, estimate_tokens, split_windows
 from ._claims import combine_claims, split_sentences
 from ._errors import (
@@ -541,9 +541,10 @@ class Judge:
         call_limit = self.backend.call_limit
         ticket = None
         if call_limit is not None:
+            tokens = _estimated_tokens(request) if call_limit.tokens is not None else 0
             try:  # queueing for the connection's limit spends the judgment's deadline
                 async with asyncio.timeout(left):
-                    ticket = await call_limit.acquire()
+                    ticket = await call_limit.acquire(tokens)
             except TimeoutError as exc:
                 raise BackendTimeoutError(
                     f"no free call slot on the connection before deadline_s={self.deadline_s:g}"
@@ -563,7 +564,8 @@ class Judge:
                 call_limit.release(ticket, rate_limited=isinstance(exc, RateLimitError))
             raise
         if call_limit is not None and ticket is not None:
-            call_limit.release(ticket, ok=True)
+            used = response.usage.total_tokens if response.usage is not None else None
+            call_limit.release(ticket, ok=True, used_tokens=used)
         return response
 
     # -- many pairs -----------------------------------------------------------------------
@@ -649,19 +651,24 @@ class Judge:
         return run_sync(self.abatch_score(items, **options), async_name="judge.abatch_score")
 
     async def abatch_score(self, items: Iterable[PairLike], **options: Any) -> list[Verdict]:
-        """Judge many pairs through one Mistral batch job (cheaper, slower, resumable).
+        """Judge many pairs through one batch job of the backend (cheaper, slower, resumable).
+
+        A backend capability (:meth:`Backend.abatch_score`): Mistral chat models have it.
+        Every line is the request the live path would send (:meth:`build_request`).
 
         Args:
             items: Pairs, Examples or a Dataset.
-            **options: ``job_id`` (resume), ``poll_s``, ``timeout_s``, ``on_submit``; see
-                :func:`hallujudge._batch.abatch_score`.
+            **options: For Mistral: ``job_id`` (resume), ``poll_s``, ``timeout_s``,
+                ``on_submit``.
 
         Returns:
             Exactly one Verdict per input, in order.
-        """
-        from ._batch import abatch_score
 
-        return await abatch_score(self, items, **options)
+        Raises:
+            ConfigurationError: The backend has no batch API, or a setting cannot be batched.
+        """
+        examples = [to_example(item) for item in items]
+        return await self.backend.abatch_score(self, examples, **options)
 
     @classmethod
     def from_job(cls, job_id: str, **options: Any) -> Judge:
@@ -675,9 +682,8 @@ class Judge:
         Returns:
             A Judge on the fine-tuned model, using the prompt strategy it was trained with.
         """
-        from ._finetune import judge_from_job
-
-        return judge_from_job(job_id, **options)
+        judge: Judge = resolve_job(job_id, **options)
+        return judge
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -700,6 +706,18 @@ class Judge:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _estimated_tokens(request: Request) -> int:
+    """Tokens a call may spend, for a tokens-per-minute budget.
+
+    The prompt by the declared rule (:data:`~hallujudge._chunking.CHARS_PER_TOKEN`) plus the
+    answer's cap.
+    """
+    chars = sum(len(m["content"]) for m in request.messages)
+    if not request.messages:  # scoring backends read the pair itself
+        chars = len(request.example.document) + len(request.example.summary)
+    return -(-chars // CHARS_PER_TOKEN) + (request.max_tokens or 0)
 
 
 def _failed(exc: BackendError) -> Verdict:

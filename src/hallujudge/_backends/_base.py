@@ -16,11 +16,17 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
-from .._errors import BackendError
+from .._errors import BackendError, ConfigurationError
 from .._ratelimit import AdaptiveLimit
 from .._types import Example, Span, Usage
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .._judge import Judge
+    from .._types import Verdict
 
 __all__ = ["Backend", "Message", "Request", "Response", "TokenLogprob"]
 
@@ -142,6 +148,31 @@ class Backend(abc.ABC):
     def cache_identity(self) -> dict[str, Any]:
         """Facts that change this backend's answers (beyond the request): part of cache keys."""
         return {"backend": type(self).__name__, "name": self.name}
+
+    async def abatch_score(
+        self, judge: Judge, examples: Sequence[Example], **options: Any
+    ) -> list[Verdict]:
+        """Judge many pairs in one offline batch job, if the vendor has one (a capability).
+
+        The judge builds every line with the request builder of the live path. Backends
+        without a batch API refuse.
+
+        Args:
+            judge: The judge whose settings render the requests and read the answers.
+            examples: The pairs, in order.
+            **options: Backend-specific (for Mistral: ``job_id``, ``poll_s``, ``timeout_s``,
+                ``on_submit``).
+
+        Returns:
+            Exactly one Verdict per example, in order.
+
+        Raises:
+            ConfigurationError: This backend has no batch API.
+        """
+        raise ConfigurationError(
+            f"batch scoring runs on Mistral's Batch API; {self.name!r} is not a Mistral chat "
+            "model (use score_many for other backends)"
+        )
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release connections. Safe to call more than once."""

@@ -19,7 +19,13 @@ from .._extras import import_extra
 from ._base import Backend
 from ._fake import FakeBackend
 
-__all__ = ["BackendFactory", "available_backends", "register_backend", "resolve_backend"]
+__all__ = [
+    "BackendFactory",
+    "available_backends",
+    "register_backend",
+    "resolve_backend",
+    "resolve_job",
+]
 
 BackendFactory = Callable[..., Backend]
 """``factory(model_name, **options) -> Backend``: ``model_name`` is what follows the prefix."""
@@ -49,9 +55,12 @@ def _fine_tuned(name: str, **options: Any) -> Backend:
 
 
 _BACKENDS: dict[str, BackendFactory] = {
-    "mistral": _lazy("._mistral", "MistralBackend", prefix="mistral", extra="mistral"),
+    "mistral": _lazy(".mistral._chat", "MistralBackend", prefix="mistral", extra="mistral"),
     "mistral-classifier": _lazy(
-        "._mistral", "MistralClassifierBackend", prefix="mistral-classifier", extra="mistral"
+        ".mistral._classifier",
+        "MistralClassifierBackend",
+        prefix="mistral-classifier",
+        extra="mistral",
     ),
     "ft": _fine_tuned,
     "openai": _lazy("._openai", "OpenAIBackend", prefix="openai"),
@@ -153,3 +162,21 @@ def resolve_backend(model: str | Backend, **options: Any) -> Backend:
         f"{', '.join(p + ':' for p in available_backends())}, a bare Mistral model name, or "
         "'local'; register_backend() adds your own."
     )
+
+
+def resolve_job(job_id: str, **options: Any) -> Any:
+    """The drop-in Judge of a finished fine-tuning job (``Judge.from_job``).
+
+    The fine-tuning feature is imported here, lazily, so the Judge depends on no vendor
+    feature (the resolver is the one place that reaches optional parts).
+
+    Args:
+        job_id: The job's id.
+        **options: ``prompt=``, ``lineage=``, ``api_key=``, ``server_url=``, any Judge option.
+
+    Returns:
+        The Judge (typed ``Any`` here: the Judge's module imports this one).
+    """
+    from .._finetune import judge_from_job
+
+    return judge_from_job(job_id, **options)

@@ -198,7 +198,7 @@ def document_split(
 
 def _classifier_text(example: Example) -> str:
     # The classifier backend owns the template, so training text equals inference text.
-    from .._backends._mistral import classifier_input
+    from .._backends.mistral._inputs import classifier_input
 
     return classifier_input(example)
 

@@ -11,18 +11,12 @@ from typing import TYPE_CHECKING, Any
 from .._errors import BackendError, BackendTimeoutError, ConfigurationError, FineTuneError
 from .._sync import run_sync
 from ._lineage import Lineage
-from ._mistral import (
-    FAILED_STATUSES,
-    Checkpoint,
-    Event,
-    JobInfo,
-    MistralJobsClient,
-    job_failure_message,
-)
+from ._mistral import FAILED_STATUSES, Checkpoint, Event, JobInfo, job_failure_message
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from .._backends.mistral._jobs import MistralJobsClient
     from .._judge import Judge
     from .._prompts import PromptStrategy
 

@@ -27,9 +27,10 @@ from ._data import (
 )
 from ._job import FineTuneJob
 from ._lineage import Lineage
-from ._mistral import Estimate, JobInfo, MistralJobsClient, wandb_integration
+from ._mistral import Estimate, JobInfo, jobs_client, wandb_integration
 
 if TYPE_CHECKING:
+    from .._backends.mistral._jobs import MistralJobsClient
     from .._judge import Judge
 
 __all__ = ["FineTuner", "ajudge_from_job", "judge_from_job"]
@@ -137,7 +138,7 @@ class FineTuner:
                 )
             self.out_dir = Path(out_dir)
         else:
-            self._client = MistralJobsClient(
+            self._client = jobs_client(
                 api_key,
                 server_url,
                 timeout_s=timeout_s,
@@ -518,7 +519,7 @@ class FineTuner:
         Returns:
             The job, refreshed.
         """
-        client = MistralJobsClient(api_key, server_url)
+        client = jobs_client(api_key, server_url)
         info = await client.get(job_id)
         record = Lineage.from_json(lineage) if isinstance(lineage, str | Path) else lineage
         if record is None:
