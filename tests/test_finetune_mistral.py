@@ -635,6 +635,32 @@ def test_finetuner_needs_no_key_with_a_custom_server_as_the_judge(
 def test_a_password_in_the_server_url_stays_out_of_reprs() -> None:
     ft = FineTuner("mistral:open-mistral-7b", server_url="https://user:s3cr3tpw@proxy.example")
     assert ft._client is not None
-    for text in (repr(ft), repr(ft._client), ft._client.server_url):
+    for text in (repr(ft), repr(ft._client), repr(ft._client.connection), ft._client.server_url):
         assert "s3cr3tpw" not in text
     assert ft._client.server_url == "https://proxy.example"
+    judge = Judge("mistral:open-mistral-7b", server_url="https://user:s3cr3tpw@proxy.example")
+    assert "s3cr3tpw" not in repr(judge.backend)
+
+
+@pytest.mark.parametrize(
+    "model", ["mistrall:open-mistral-7b", "gpt-4o", "Mistral Large", "opnai:gpt-4o", " "]
+)
+def test_finetuner_reads_a_bad_model_string_as_the_judge_does(model: str) -> None:
+    with pytest.raises(ConfigurationError) as judge_caught:
+        Judge(model, api_key="k")
+    with pytest.raises(ConfigurationError) as tuner_caught:
+        FineTuner(model, api_key="k")
+    assert str(tuner_caught.value) == str(judge_caught.value)
+
+
+@pytest.mark.parametrize("model", ["mistral-large-latest", "mistral:open-mistral-7b"])
+def test_finetuner_and_judge_resolve_to_one_model_and_one_connection(model: str) -> None:
+    url = "http://127.0.0.1:9"  # never called: construction only
+    ft = FineTuner(model, api_key="k", server_url=url)
+    judge = Judge(model, api_key="k", server_url=url)
+    assert judge.model == f"mistral:{ft.base_model}"
+    assert ft._client is not None
+    connection = ft._client.connection
+    assert connection.server_url == judge.backend.server_url  # type: ignore[attr-defined]
+    # the rate state (adaptive limit, token budget) of one server and key is shared
+    assert connection.call_limit is judge.backend.call_limit

@@ -25,6 +25,7 @@ __all__ = [
     "register_backend",
     "resolve_backend",
     "resolve_job",
+    "split_model",
 ]
 
 BackendFactory = Callable[..., Backend]
@@ -137,6 +138,26 @@ def resolve_backend(model: str | Backend, **options: Any) -> Backend:
                 "configure the backend object itself instead"
             )
         return model
+    prefix, name = split_model(model)
+    return _checked(prefix, _BACKENDS[prefix](name, **options))
+
+
+def split_model(model: str) -> tuple[str, str]:
+    """Split a model string into its registered prefix and the name after it.
+
+    The one reading of model strings, for the Judge and the FineTuner alike: ``"prefix:NAME"``
+    for a registered prefix, ``"local"`` / ``"fake"`` alone, or a bare Mistral model name
+    (``"mistral-large-latest"`` -> ``("mistral", "mistral-large-latest")``).
+
+    Args:
+        model: The model string.
+
+    Returns:
+        ``(prefix, name)``; ``name`` may be empty (``"local"``).
+
+    Raises:
+        ConfigurationError: For an unknown prefix or name, with a did-you-mean suggestion.
+    """
     if not isinstance(model, str) or not model.strip():
         raise ConfigurationError(
             f"model must be a non-empty string such as 'mistral:open-mistral-7b' or a Backend, "
@@ -145,23 +166,26 @@ def resolve_backend(model: str | Backend, **options: Any) -> Backend:
     model = model.strip()
     prefix, sep, rest = model.partition(":")
     if sep and prefix in _BACKENDS:
-        return _checked(prefix, _BACKENDS[prefix](rest, **options))
+        return prefix, rest
     if not sep and model in _BACKENDS and model in ("local", "fake"):
-        return _checked(model, _BACKENDS[model]("", **options))
+        return model, ""
     if not sep and _MISTRAL_NAME.match(model):
-        return _checked("mistral", _BACKENDS["mistral"](model, **options))
-    candidates = [f"{p}:" for p in _BACKENDS] + _KNOWN_MISTRAL + ["local"]
-    guess = prefix + ":" if sep else model
-    close = difflib.get_close_matches(guess, candidates, n=1, cutoff=0.6)
-    hint = ""
-    if close:
-        suggestion = close[0] + rest if (sep and close[0].endswith(":")) else close[0]
-        hint = f" Did you mean {suggestion!r}?"
+        return "mistral", model
     raise ConfigurationError(
-        f"unknown model {model!r}.{hint} Use one of the prefixes "
+        f"unknown model {model!r}.{_did_you_mean(model)} Use one of the prefixes "
         f"{', '.join(p + ':' for p in available_backends())}, a bare Mistral model name, or "
         "'local'; register_backend() adds your own."
     )
+
+
+def _did_you_mean(model: str) -> str:
+    prefix, sep, rest = model.partition(":")
+    candidates = [f"{p}:" for p in _BACKENDS] + _KNOWN_MISTRAL + ["local"]
+    close = difflib.get_close_matches(prefix + ":" if sep else model, candidates, n=1, cutoff=0.6)
+    if not close:
+        return ""
+    suggestion = close[0] + rest if (sep and close[0].endswith(":")) else close[0]
+    return f" Did you mean {suggestion!r}?"
 
 
 def resolve_job(job_id: str, **options: Any) -> Any:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from .._backends._resolver import split_model
 from .._errors import ConfigurationError, DataError
 from .._prompts import PromptStrategy, get_prompt
 from .._sync import run_sync
@@ -39,26 +40,21 @@ _MISTRAL_PREFIXES = {"mistral": "completion", "mistral-classifier": "classifier"
 
 
 def _parse_model(model: str, job_type: str | None) -> tuple[str, str, JobType | None]:
-    """Split a model string into (backend, base model, job type)."""
-    text = model.strip()
-    if text == "local" or text.startswith("local:"):
-        return "local", text, None
-    prefix, sep, rest = text.partition(":")
-    if sep and prefix in _MISTRAL_PREFIXES:
-        kind = job_type or _MISTRAL_PREFIXES[prefix]
-        base = rest
-    elif not sep and text:
-        kind, base = job_type or "completion", text
-    else:
+    """Split a model string into (backend, base model, job type) by the Judge's resolver."""
+    prefix, name = split_model(model)
+    if prefix == "local":
+        return "local", model.strip(), None
+    if prefix not in _MISTRAL_PREFIXES:
         raise ConfigurationError(
             f"cannot fine-tune {model!r}: use 'mistral:NAME' (completion), "
             "'mistral-classifier:NAME' (classifier), a bare Mistral name, or 'local'"
         )
+    kind = job_type or _MISTRAL_PREFIXES[prefix]
     if kind not in ("completion", "classifier"):
         raise ConfigurationError(f"job_type must be 'completion' or 'classifier', not {kind!r}")
-    if not base:
+    if not name.strip():
         raise ConfigurationError(f"{model!r} names no base model, e.g. 'mistral:open-mistral-7b'")
-    return "mistral", base, cast(JobType, kind)
+    return "mistral", name.strip(), cast(JobType, kind)
 
 
 class FineTuner:
