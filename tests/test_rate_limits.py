@@ -11,9 +11,9 @@ import pytest
 
 from fakes.mistral_server import GARBAGE_ANSWER, INCONSISTENT_MARKER, Chaos, MistralFakeServer
 from hallujudge._backends._fake import FakeBackend
-from hallujudge._errors import RateLimitError, ServerError
+from hallujudge._errors import ConfigurationError, RateLimitError, ServerError
 from hallujudge._judge import Judge
-from hallujudge._ratelimit import AdaptiveLimit
+from hallujudge._ratelimit import AdaptiveLimit, TokenBudget
 from hallujudge._retry import RetryPolicy
 
 pytest.importorskip("mistralai")
@@ -167,3 +167,85 @@ def test_errors_timeouts_and_garbage_each_row_once() -> None:
     assert server.chaos_counts["timeout"] > 10
     for i, verdict in others:
         assert verdict.label == ("inconsistent" if i % 3 == 0 else "consistent"), i
+
+
+# -- the tokens-per-minute budget ------------------------------------------------------------
+
+
+def test_token_budget_spends_evenly_and_corrects_its_estimate() -> None:
+    async def scenario() -> tuple[float, float, float]:
+        budget = TokenBudget(60_000)  # 1,000 tokens/s, one second's worth at once
+        started = time.monotonic()
+        await budget.spend(1_000)  # a full bucket: no wait
+        burst = time.monotonic() - started
+        await budget.spend(500)  # half a second of refill
+        paced = time.monotonic() - started
+        budget.adjust(-500)  # the last call used 500 fewer than estimated: refunded
+        before = time.monotonic()
+        await budget.spend(400)
+        return burst, paced, time.monotonic() - before
+
+    burst, paced, refunded = asyncio.run(scenario())
+    assert burst < 0.05
+    assert 0.45 <= paced < 0.7
+    assert refunded < 0.05
+
+
+@pytest.mark.parametrize("tpm", [0, -5, float("inf"), float("nan"), "100", True])
+def test_a_bad_tpm_names_the_keyword(tpm: object) -> None:
+    with pytest.raises(ConfigurationError, match="tpm"):
+        Judge("mistral:open-mistral-7b", server_url="http://127.0.0.1:9", tpm=tpm)
+
+
+def test_judges_on_one_key_share_the_token_budget() -> None:
+    url, key = "http://127.0.0.1:9", "tpm-share-key"
+    limited = Judge("mistral:open-mistral-7b", server_url=url, api_key=key, tpm=6_000)
+    plain = Judge("mistral-large-latest", server_url=url, api_key=key)
+    other_key = Judge("mistral:open-mistral-7b", server_url=url, api_key="another-key")
+    budget = limited.backend.call_limit.tokens  # type: ignore[union-attr]
+    assert budget is not None and budget.tpm == 6_000
+    assert plain.backend.call_limit.tokens is budget  # type: ignore[union-attr]
+    assert other_key.backend.call_limit.tokens is None  # type: ignore[union-attr]
+    Judge("mistral:open-mistral-7b", server_url=url, api_key=key, tpm=9_000)
+    assert budget.tpm == 9_000  # a later budget for the same key updates the shared one
+
+
+SERVER_TPM = 300_000  # 5,000 prompt tokens/s, about 12 of these rows a second
+
+
+def _token_run(tpm: float | None, key: str) -> tuple[MistralFakeServer, list, float]:  # type: ignore[type-arg]
+    """60 long rows from two judges on one key at once, against a server with a token limit."""
+    chaos = Chaos(tpm=SERVER_TPM, retry_after=0.02)
+    with MistralFakeServer(latency_s=0.002, validate=False, chaos=chaos) as server:
+        options = {"server_url": server.url, "api_key": key}
+        budgeted = quick(Judge("mistral:open-mistral-7b", tpm=tpm, **options))  # type: ignore[arg-type]
+        sharing = quick(Judge("mistral:open-mistral-7b", **options))  # type: ignore[arg-type]
+        pairs = [(DOC * 8, summary) for _, summary in rows(60)]
+
+        async def both() -> list:  # type: ignore[type-arg]
+            first, second = await asyncio.gather(
+                budgeted.ascore_many(pairs[:30], concurrency=16),
+                sharing.ascore_many(pairs[30:], concurrency=16),
+            )
+            return [*first, *second]
+
+        started = time.monotonic()
+        verdicts = asyncio.run(both())
+        elapsed = time.monotonic() - started
+    return server, verdicts, elapsed
+
+
+def test_a_token_budget_keeps_two_judges_under_the_servers_tpm() -> None:
+    # Without a budget the same load runs into the server's token limit ...
+    server, verdicts, _ = _token_run(None, "tpm-control-key")
+    assert server.chaos_counts.get("429_tokens", 0) > 0
+    assert all(v.scored for v in verdicts)  # (the adaptive limit and retries still save rows)
+    # ... with one, shared by a judge that set it and one that did not, it never does.
+    server, verdicts, elapsed = _token_run(SERVER_TPM, "tpm-budget-key")
+    assert server.chaos_counts.get("429_tokens", 0) == 0
+    assert len(verdicts) == 60 and all(v.scored for v in verdicts)
+    assert len(server.chat_requests) == 60  # no request wasted
+    # It spends the budget, not much less: one second's worth at once, then 5,000 tokens/s.
+    rate = SERVER_TPM / 60
+    paced = (server.tokens_admitted - rate) / rate
+    assert 0.9 * paced <= elapsed <= 1.6 * paced + 0.5, (elapsed, paced)

@@ -226,6 +226,11 @@ class Chaos:
         timeout_rate: Share of rows whose first admitted attempt hangs ``timeout_s`` seconds.
         timeout_s: How long those hang.
         garbage_rate: Share of rows that always get :data:`GARBAGE_ANSWER` (HTTP 200).
+        tpm: Answer HTTP 429 to a call whose prompt tokens (characters / 4, as the fake's
+            ``usage`` counts them) do not fit a token bucket of ``tpm`` per minute that holds
+            ``tpm_burst_s`` seconds' worth (None: no token limit). A real per-minute limit
+            allows bursts of up to a minute's worth; a short burst keeps tests fast.
+        tpm_burst_s: Seconds of tokens that bucket holds.
     """
 
     max_in_flight: int | None = None
@@ -234,6 +239,8 @@ class Chaos:
     timeout_rate: float = 0.0
     timeout_s: float = 5.0
     garbage_rate: float = 0.0
+    tpm: float | None = None
+    tpm_burst_s: float = 2.0
 
 
 def rate_limited(retry_after: float | None = 1.0) -> Fail:
@@ -266,6 +273,16 @@ def truncated_json() -> RawBody:
 def drop(after_bytes: int | None = None) -> Drop:
     """Close the connection without answering (or after ``after_bytes`` body bytes)."""
     return Drop(after_bytes)
+
+
+def _prompt_tokens(raw: bytes) -> int:
+    """Prompt tokens of a chat body as :meth:`MistralFakeServer.completion_json` counts them."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return 1
+    messages = body.get("messages", []) if isinstance(body, dict) else []
+    return max(1, sum(len(_content_text(m.get("content"))) for m in messages) // 4)
 
 
 # -- default responders ---------------------------------------------------------------------
@@ -422,6 +439,8 @@ class MistralFakeServer:
         self.chaos_counts: dict[str, int] = {"429": 0, "503": 0, "timeout": 0, "garbage": 0}
         self._in_flight = 0
         self._seen: set[str] = set()
+        self._bucket: tuple[float, float] | None = None  # (tokens left, when) for Chaos.tpm
+        self.tokens_admitted = 0
         self.responder = responder
         self.classifier_responder = classifier_responder
         self.latency_s = latency_s
@@ -450,6 +469,11 @@ class MistralFakeServer:
             if chaos.max_in_flight is not None and self._in_flight >= chaos.max_in_flight:
                 self.chaos_counts["429"] += 1
                 return rate_limited(chaos.retry_after), False
+            tokens = _prompt_tokens(raw) if chaos.tpm is not None else 0
+            if chaos.tpm is not None and not self._take_tokens(chaos, tokens):
+                self.chaos_counts["429"] += 1
+                self.chaos_counts["429_tokens"] = self.chaos_counts.get("429_tokens", 0) + 1
+                return rate_limited(chaos.retry_after), False
             self._in_flight += 1
             first = digest not in self._seen
             self._seen.add(digest)
@@ -472,6 +496,20 @@ class MistralFakeServer:
                 return slow(chaos.timeout_s), True
             low += rate
         return None, True
+
+    def _take_tokens(self, chaos: Chaos, tokens: int) -> bool:
+        """Spend ``tokens`` from the token bucket if they fit (call with the lock held)."""
+        rate = (chaos.tpm or 0.0) / 60.0
+        capacity = rate * chaos.tpm_burst_s
+        now = time.monotonic()
+        level, stamp = self._bucket if self._bucket is not None else (capacity, now)
+        level = min(capacity, level + (now - stamp) * rate)
+        if tokens > level:
+            self._bucket = (level, now)
+            return False
+        self._bucket = (level - tokens, now)
+        self.tokens_admitted += tokens
+        return True
 
     # -- lifecycle ---------------------------------------------------------------------------
 
