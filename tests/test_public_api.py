@@ -67,6 +67,15 @@ def test_contract_names_are_exported(name: str) -> None:
     assert getattr(hallujudge, name).__doc__
 
 
+def test_judge_settings_is_public_and_is_what_a_judge_holds() -> None:
+    assert "JudgeSettings" in hallujudge.__all__
+    judge = hallujudge.Judge("fake", threshold=0.7)
+    assert isinstance(judge.config, hallujudge.JudgeSettings)
+    assert judge.config.threshold == 0.7
+    other = judge.with_settings(threshold=0.3)
+    assert isinstance(other.config, hallujudge.JudgeSettings) and other.config.threshold == 0.3
+
+
 def test_error_tree_root() -> None:
     for name in hallujudge.__all__:
         obj = getattr(hallujudge, name)

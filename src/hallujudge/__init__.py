@@ -85,6 +85,9 @@ if TYPE_CHECKING:
         Comparison,
         EvalReport,
     )
+    from ._settings import (
+        JudgeSettings,
+    )
     from ._types import (
         Example,
         Span,
@@ -124,6 +127,7 @@ _HOME: dict[str, str] = {
     "InvalidInputError": "._errors",
     "Judge": "._judge",
     "JudgeOutputError": "._errors",
+    "JudgeSettings": "._settings",
     "Lineage": "._finetune",
     "Message": "._backends",
     "MissingExtraError": "._errors",
@@ -179,6 +183,7 @@ __all__ = [
     "InvalidInputError",
     "Judge",
     "JudgeOutputError",
+    "JudgeSettings",
     "Lineage",
     "Message",
     "MissingExtraError",
