@@ -211,8 +211,10 @@ def test_cli_eval_bad_input_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = write_jsonl(tmp_path / "tiny.jsonl", 3)
-    assert main(["eval", str(data), "--model", "fake", "--limit", "0", "--no-cache"]) == 2
-    assert "--limit must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["eval", str(data), "--model", "fake", "--limit", "0", "--no-cache"])
+    assert info.value.code == 2
+    assert "argument --limit: must be a whole number of at least 1" in capsys.readouterr().err
     assert main(["eval", str(tmp_path / "missing.jsonl"), "--model", "fake"]) == 2
     assert "hallujudge: error:" in capsys.readouterr().err
 

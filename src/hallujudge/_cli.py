@@ -9,10 +9,13 @@ parser, so a missing optional dependency affects only its own subcommand.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 
+from ._advice import reword
 from ._errors import HallujudgeError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
@@ -45,6 +48,10 @@ def _version() -> str:
     return f"hallujudge {__version__}"
 
 
+def _show_warning(words: dict[str, str], message: Warning | str, *_: object) -> None:
+    print(f"hallujudge: warning: {reword(str(message), words)}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line.
 
@@ -60,10 +67,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
+    # Messages name Python keywords (``out_dir=``); each command says its flags for them.
+    words: dict[str, str] = getattr(args, "words", {})
     try:
-        return handler(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = functools.partial(_show_warning, words)
+            return handler(args)
     except HallujudgeError as exc:
-        print(f"hallujudge: error: {exc}", file=sys.stderr)
+        print(f"hallujudge: error: {reword(str(exc), words)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("hallujudge: interrupted", file=sys.stderr)

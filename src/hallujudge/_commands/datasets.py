@@ -13,22 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import DataError
+from . import COLUMN_WORDS, column_arguments, column_mapping
 
 __all__ = ["register"]
+
+_WORDS = {**COLUMN_WORDS, "test_size": "--test-size", "seed": "--seed", "prompt": "--prompt"}
 
 
 def register(subparsers: Any) -> None:
     """Add the ``datasets`` subcommand and its actions."""
-    columns = argparse.ArgumentParser(add_help=False)
-    group = columns.add_argument_group("columns (default: the premise/hypothesis/target format)")
-    for field, meaning in (
-        ("document", "the source document"),
-        ("summary", "the summary to judge"),
-        ("label", "the label (1/consistent, 0/inconsistent)"),
-        ("id", "the row id"),
-        ("source", "where the row came from"),
-    ):
-        group.add_argument(f"--{field}", metavar="COLUMN", help=f"column holding {meaning}")
+    columns = column_arguments()
 
     parser = subparsers.add_parser(
         "datasets",
@@ -36,7 +30,7 @@ def register(subparsers: Any) -> None:
         description="Inspect and prepare (document, summary, label) datasets.",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
-    parser.set_defaults(handler=lambda _args: _usage(parser))
+    parser.set_defaults(handler=lambda _args: _usage(parser), words=_WORDS)
 
     describe = actions.add_parser(
         "describe", parents=[columns], help="rows, labels, documents, sources and content hash"
@@ -90,12 +84,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def _load(source: str, args: argparse.Namespace) -> Any:
     from .._dataset import Dataset
 
-    mapping = {
-        k: getattr(args, k)
-        for k in ("document", "summary", "label", "id", "source")
-        if getattr(args, k, None)
-    }
-    return Dataset.load(source, **mapping)
+    return Dataset.load(source, **column_mapping(args))
 
 
 def _fresh(path: Path, force: bool) -> Path:

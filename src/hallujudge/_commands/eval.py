@@ -17,7 +17,31 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from . import (
+    COLUMN_WORDS,
+    KEY_WORDS,
+    column_arguments,
+    column_mapping,
+    fraction,
+    non_negative_int,
+    positive_int,
+)
+
 __all__ = ["register"]
+
+_WORDS = {
+    **KEY_WORDS,
+    **COLUMN_WORDS,
+    "server_url": "",  # MISTRAL_SERVER_URL, which the messages name beside it
+    "base_url": "--base-url",
+    "concurrency": "--concurrency",
+    "bootstrap": "--bootstrap",
+    "threshold": "--threshold",
+    "price": "--price",
+    "prompt": "--prompt",
+    "cache": "--cache",
+    "limit": "--limit",
+}
 
 EPILOG = """\
 examples:
@@ -91,6 +115,7 @@ def register(subparsers: Any) -> None:
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[column_arguments()],
     )
     parser.add_argument(
         "data",
@@ -105,10 +130,12 @@ def register(subparsers: Any) -> None:
         "mistral:NAME, ft:..., openai:NAME, local:DIR",
     )
     parser.add_argument("--prompt", help="prompt strategy (default: the backend's)")
-    parser.add_argument("--limit", type=int, metavar="N", help="evaluate the first N rows only")
+    parser.add_argument(
+        "--limit", type=positive_int, metavar="N", help="evaluate the first N rows only"
+    )
     parser.add_argument(
         "--concurrency",
-        type=int,
+        type=positive_int,
         default=32,
         metavar="C",
         help="rows judged at the same time, per judge (default: %(default)s)",
@@ -125,12 +152,16 @@ def register(subparsers: Any) -> None:
     )
     cache.add_argument("--no-cache", action="store_true", help="call the model for every row")
     parser.add_argument(
-        "--bootstrap", type=int, default=1000, metavar="B", help="resamples for 95%% CIs"
+        "--bootstrap",
+        type=non_negative_int,
+        default=1000,
+        metavar="B",
+        help="resamples for 95%% CIs",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
     parser.add_argument(
         "--threshold",
-        type=float,
+        type=fraction,
         metavar="T",
         help="label rows with a score consistent when score >= T (overrides the judge's labels)",
     )
@@ -155,22 +186,20 @@ def register(subparsers: Any) -> None:
         action="store_false",
         help="no progress bar (default: a bar when stderr is a terminal)",
     )
-    parser.set_defaults(handler=_run)
+    parser.set_defaults(handler=_run, words=_WORDS)
 
 
 def _run(args: argparse.Namespace) -> int:
     from .._cache import DEFAULT_CACHE_PATH
     from .._dataset import Dataset
-    from .._errors import ConfigurationError, DataError
+    from .._errors import DataError
     from .._evaluator import Evaluator
     from .._judge import Judge
     from .._report import Comparison
 
-    if args.limit is not None and args.limit < 1:
-        raise ConfigurationError("--limit must be at least 1")
     for path, flag in ((args.json, "--json"), (args.html, "--html"), (args.markdown, "--markdown")):
         _check_output(path, flag)
-    data = Dataset.load(args.data)
+    data = Dataset.load(args.data, **column_mapping(args))
     if len(data) == 0:
         raise DataError(
             f"{args.data} has no rows to evaluate: give a file with one labelled pair per "

@@ -14,7 +14,29 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .._finetune import FineTuneJob, FineTuner
 
+from .._advice import reword
+from . import COLUMN_WORDS, KEY_WORDS, column_arguments, column_mapping
+
 __all__ = ["register"]
+
+_WORDS = {
+    **KEY_WORDS,
+    **COLUMN_WORDS,
+    "server_url": "--server-url",
+    "out_dir": "--out-dir",
+    "val": "--val",
+    "val_size": "--val-size",
+    "seed": "--seed",
+    "prompt": "--prompt",
+    "job_type": "--job-type",
+    "training_steps": "--training-steps",
+    "epochs": "--epochs",
+    "learning_rate": "--learning-rate",
+    "suffix": "--suffix",
+    "wandb_project": "--wandb-project",
+    "timeout": "--timeout",
+    "poll": "--poll",
+}
 
 EXIT_FAILED = 1
 EXIT_TIMEOUT = 3
@@ -31,12 +53,13 @@ def register(subparsers: Any) -> None:
         ),
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    parser.set_defaults(words=_WORDS)
 
     for name, text in (
         ("estimate", "dry run: tokens, epochs, expected duration and cost (uploads the data)"),
         ("create", "validate, upload and create the job"),
     ):
-        sub = actions.add_parser(name, help=text, description=text)
+        sub = actions.add_parser(name, help=text, description=text, parents=[column_arguments()])
         _data_arguments(sub)
         if name == "create":
             sub.add_argument("--suffix", help="up to 18 characters added to the model's name")
@@ -144,12 +167,12 @@ def _tuner(args: argparse.Namespace) -> FineTuner:
     )
 
 
-def _load(path: str | None) -> Any:
+def _load(path: str | None, args: argparse.Namespace) -> Any:
     if path is None:
         return None
     from .._dataset import Dataset
 
-    return Dataset.load(path)
+    return Dataset.load(path, **column_mapping(args))
 
 
 def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
@@ -158,8 +181,8 @@ def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
 
 def _estimate(args: argparse.Namespace) -> int:
     estimate = _tuner(args).estimate(
-        _load(args.train),
-        _load(args.val),
+        _load(args.train, args),
+        _load(args.val, args),
         training_steps=args.training_steps,
         epochs=args.epochs,
         learning_rate=args.learning_rate,
@@ -171,8 +194,8 @@ def _estimate(args: argparse.Namespace) -> int:
 def _create(args: argparse.Namespace) -> int:
     wandb: str | bool | None = args.wandb_project or (True if args.wandb else None)
     job = _tuner(args).create(
-        _load(args.train),
-        _load(args.val),
+        _load(args.train, args),
+        _load(args.val, args),
         training_steps=args.training_steps,
         epochs=args.epochs,
         learning_rate=args.learning_rate,
@@ -217,12 +240,12 @@ def _finish(args: argparse.Namespace, job: FineTuneJob) -> int:
     try:
         job.wait(timeout=args.timeout, poll=args.poll, progress=not args.json)
     except FineTuneError as exc:
-        print(f"hallujudge: {exc}", file=sys.stderr)
+        print(f"hallujudge: {reword(str(exc), _WORDS)}", file=sys.stderr)
         if args.json:
             _emit(args, _describe(job), "")
         return EXIT_FAILED
     except BackendTimeoutError as exc:
-        print(f"hallujudge: {exc}", file=sys.stderr)
+        print(f"hallujudge: {reword(str(exc), _WORDS)}", file=sys.stderr)
         return EXIT_TIMEOUT
     if args.lineage:
         job.save_lineage(args.lineage)

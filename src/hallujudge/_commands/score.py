@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigurationError
+from . import KEY_WORDS, fraction
 
 if TYPE_CHECKING:
     from .._types import Verdict
@@ -21,6 +22,15 @@ __all__ = ["EXIT_CODES", "format_verdict", "register"]
 
 EXIT_CODES = {"consistent": 0, "inconsistent": 1, "unscored": 2}
 """Exit code per verdict label."""
+
+_WORDS = {
+    **KEY_WORDS,
+    "server_url": "",  # MISTRAL_SERVER_URL, which the messages name beside it
+    "base_url": "--base-url",
+    "threshold": "--threshold",
+    "prompt": "--prompt",
+    "claims": "--claims",
+}
 
 _EPILOG = """\
 examples:
@@ -69,14 +79,15 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--threshold",
-        type=float,
+        type=fraction,
         default=0.5,
         help="p(consistent) at or above which a scored pair is consistent (default: 0.5)",
     )
+    parser.add_argument("--base-url", help="server URL for openai: models (else OPENAI_BASE_URL)")
     parser.add_argument(
         "--json", action="store_true", help="print the verdict as one JSON object on stdout"
     )
-    parser.set_defaults(handler=_run)
+    parser.set_defaults(handler=_run, words=_WORDS)
 
 
 def _read(path: str, what: str) -> str:
@@ -145,7 +156,10 @@ def _run(args: argparse.Namespace) -> int:
 
     from .._judge import Judge
 
-    judge = Judge(args.model, prompt=args.prompt, claims=args.claims, threshold=args.threshold)
+    options = {"base_url": args.base_url} if args.base_url else {}
+    judge = Judge(
+        args.model, prompt=args.prompt, claims=args.claims, threshold=args.threshold, **options
+    )
     with judge:
         verdict = judge.score(document, summary)
     if args.json:

@@ -129,7 +129,7 @@ class FineTuner:
             out_dir = out_dir or self.base_model.partition(":")[2] or None
             if out_dir is None:
                 raise ConfigurationError(
-                    "FineTuner('local') trains the embedded model on CPU and needs "
+                    "the local fine-tuner trains the embedded model on CPU and needs "
                     "out_dir= (the directory to write the model to)"
                 )
             self.out_dir = Path(out_dir)
