@@ -180,3 +180,30 @@ def test_warnings_are_one_reworded_line_each(
     assert "hallujudge: warning: val labels are imbalanced" in err
     assert "UserWarning" not in err  # not Python's "file:line: UserWarning:" form
     assert not PYTHON_ADVICE.search(err)
+
+
+def test_local_fine_tuning_says_where_the_model_is_and_how_to_use_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_dir = tmp_path / "judge"
+    argv = ["finetune", "create", "minimal-pairs", "--model", "local", "--out-dir", str(out_dir)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"the trained judge was written to {out_dir}" in out
+    assert f"--model local:{out_dir}" in out
+    assert f"Judge('local:{out_dir}')" in out
+    assert "finetune wait" not in out  # there is no job to wait for
+    assert (out_dir / "model.npz").is_file()
+
+    # What it says works: the model judges through --model local:DIR ...
+    data = rows(tmp_path, n=4, documents=4)
+    assert (
+        main(["eval", data, "--model", f"local:{out_dir}", "--no-cache", "--bootstrap", "0"]) == 0
+    )
+    assert f"local:{out_dir}" in capsys.readouterr().out
+    # ... and asking to wait on the local job id says why not, in CLI words.
+    job_id = next(w for w in out.split() if w.startswith("local-"))
+    code, err = run(["finetune", "wait", job_id], capsys)
+    assert code == 2
+    assert_cli_words(err)
+    assert "use it with --model local:DIR" in err

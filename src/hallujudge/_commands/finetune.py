@@ -205,6 +205,9 @@ def _create(args: argparse.Namespace) -> int:
     )
     if args.lineage:
         job.save_lineage(args.lineage)
+    if job.job_type == "local":  # trained in this process: nothing to wait for
+        _emit(args, _describe(job), f"{_text(job)}\n{_use_it(job)}")
+        return 0
     if not args.json:
         print(f"created fine-tuning job {job.id} ({job.status})")
     if args.wait:
@@ -213,11 +216,32 @@ def _create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _use_it(job: FineTuneJob) -> str:
+    """How to judge with the fine-tuned model, on the command line and in Python."""
+    if job.job_type == "local":
+        model = f"local:{job.fine_tuned_model}"
+        return (
+            f"the trained judge was written to {job.fine_tuned_model}\n"
+            f"use it: hallujudge eval DATA --model {model}  (Python: Judge({model!r}))"
+        )
+    model = str(job.fine_tuned_model)
+    return (
+        f"use it: hallujudge eval DATA --model {model}  "
+        f"(Python: Judge({model!r}) or Judge.from_job({job.id!r}))"
+    )
+
+
 def _get(args: argparse.Namespace) -> FineTuneJob:
     from pathlib import Path
 
+    from .._errors import ConfigurationError
     from .._finetune import FineTuner
 
+    if args.job_id.startswith("local-"):
+        raise ConfigurationError(
+            f"{args.job_id} is a local fine-tune: it finished when it was created and has no "
+            "job to track; its model is in the --out-dir folder: use it with --model local:DIR"
+        )
     # A lineage file written by `create --lineage` keeps the data hashes across processes.
     saved = getattr(args, "lineage", None)
     lineage = saved if saved and Path(saved).is_file() else None
@@ -249,11 +273,7 @@ def _finish(args: argparse.Namespace, job: FineTuneJob) -> int:
         return EXIT_TIMEOUT
     if args.lineage:
         job.save_lineage(args.lineage)
-    _emit(
-        args,
-        _describe(job),
-        f"{_text(job)}\nuse it: Judge({job.fine_tuned_model!r}) or Judge.from_job({job.id!r})",
-    )
+    _emit(args, _describe(job), f"{_text(job)}\n{_use_it(job)}")
     return 0
 
 
@@ -281,6 +301,12 @@ def _describe(job: FineTuneJob) -> dict[str, Any]:
     }
 
 
+def _metric(value: Any) -> str:
+    if isinstance(value, dict):  # the local tuner's per-split metrics
+        return ", ".join(f"{k}={_metric(v)}" for k, v in value.items())
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
 def _text(job: FineTuneJob) -> str:
     lines = [
         f"job {job.id}: {job.status}",
@@ -289,8 +315,8 @@ def _text(job: FineTuneJob) -> str:
     if job.fine_tuned_model:
         lines.append(f"  fine-tuned model: {job.fine_tuned_model}")
     metrics = job.lineage.get("metrics") or {}
-    if metrics:
-        lines.append("  metrics: " + ", ".join(f"{k}={v}" for k, v in sorted(metrics.items())))
+    for name, value in sorted(metrics.items()):
+        lines.append(f"  {name}: {_metric(value)}")
     for event in job.events[-5:]:
         detail = ", ".join(f"{k}={v}" for k, v in (event.data or {}).items())
         lines.append(f"  event {event.created_at}: {event.name} {detail}".rstrip())
