@@ -1,13 +1,13 @@
 """Keyword advice in error messages, reworded for another interface (the command line).
 
 Messages are written for Python callers and name the keyword that fixes the problem in one
-form: ``name=`` (``"pass api_key="``) or ``name=VALUE`` (``"val_size=0"``, ``"base_url='http://...'"``).
-That convention lets an interface without keywords say the same thing in its own words: the
-CLI maps each keyword to its flag or environment variable (``out_dir`` -> ``--out-dir``), or to
-``""`` when it has no such option, which drops the "or pass name=" clause instead of giving
-advice the user cannot follow. Keywords a mapping does not know are left as written. A mapped keyword with an underscore
-(``base_url``) is never an English word, so it is reworded where it stands bare too
-(``"base_url must start with http://"``).
+form: ``name=`` (``"pass api_key="``) or ``name=VALUE`` (``"val_size=0"``,
+``"base_url='http://...'"``). That convention lets an interface without keywords say the same
+thing in its own words: the CLI maps each keyword to its flag or environment variable
+(``out_dir`` -> ``--out-dir``), or to ``""`` when it has no such option, which drops the "or
+pass name=" clause instead of giving advice the user cannot follow. Keywords a mapping does not
+know are left as written. A mapped keyword with an underscore (``base_url``) is never an English
+word, so it is reworded where it stands bare too (``"base_url must start with http://"``).
 """
 
 from __future__ import annotations
