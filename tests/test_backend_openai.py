@@ -323,7 +323,7 @@ def test_wrong_key_is_an_authentication_error_and_never_leaks(fake: FakeOpenAISe
     assert verdict.meta["error_type"] == "AuthenticationError"
     assert verdict.meta["retryable"] is False
     assert len(fake.chat_requests) == 1  # not retried
-    assert "Incorrect API key provided: ***" in (verdict.error or "")  # server text, redacted
+    assert "Incorrect API key provided: [redacted]." in (verdict.error or "")  # server text
     for text in (verdict.error, repr(judge), repr(judge.backend), str(judge.settings())):
         assert SECRET not in (text or "")
     assert SECRET not in verdict.model_dump_json()

@@ -21,6 +21,7 @@ import pytest
 weave = pytest.importorskip("weave")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gql.*")
 
+from fakes.mistral_server import MistralFakeServer
 from fakes.openai_server import FakeOpenAIServer
 from fakes.weave_server import FAKE_WANDB_API_KEY, FakeWeaveServer
 from hallujudge import (
@@ -52,7 +53,15 @@ FAKE_MISTRAL_KEY = "mistral-fake-key-0123456789abcdef"
 FAKE_OPENAI_KEY = "sk-fake-openai-key-0123456789abcdef"
 FAKE_BACKEND_KEY = "backend-attr-secret-0123456789"
 LEAKY_BACKEND_KEY = "leaky-backend-secret-9876543210"
-SECRETS = (FAKE_MISTRAL_KEY, FAKE_OPENAI_KEY, FAKE_BACKEND_KEY, LEAKY_BACKEND_KEY)
+# Passed as api_key= (never in the environment) and echoed by the server in its answer.
+ECHOED_MISTRAL_KEY = "echoed-mistral-key-5555aaaa"
+SECRETS = (
+    FAKE_MISTRAL_KEY,
+    FAKE_OPENAI_KEY,
+    FAKE_BACKEND_KEY,
+    LEAKY_BACKEND_KEY,
+    ECHOED_MISTRAL_KEY,
+)
 
 DOC = "The cat sat on the mat in Paris on Monday."
 OK_SUMMARY = "A cat sat on a mat."
@@ -264,6 +273,7 @@ class Session:
     outer_timeout: BaseException | None
     many: list[Any]
     scoring: Any
+    echoed: Any
 
 
 EVAL_ROWS = [
@@ -285,11 +295,16 @@ EVAL_EXAMPLES = [
 ]
 
 
+def _echo_the_key(request: dict[str, Any]) -> str:
+    return json.dumps({"consistency": 0, "reason": f"key {ECHOED_MISTRAL_KEY} says: a dog"})
+
+
 @pytest.fixture(scope="module")
 def traced() -> Iterator[Session]:
     with (
         FakeWeaveServer() as server,
         FakeOpenAIServer(models=["org/judge"], api_key=FAKE_OPENAI_KEY) as openai,
+        MistralFakeServer(responder=_echo_the_key) as mistral,
         pytest.MonkeyPatch.context() as mp,
     ):
         for key, value in _env(server).items():
@@ -387,6 +402,14 @@ def traced() -> Iterator[Session]:
             )
             scoring = Judge(scoring_backend).score(DOC, OK_SUMMARY)
 
+            # The real Mistral backend with a key given as api_key= (not from the environment),
+            # and a server whose answer text repeats that key.
+            echoing = Judge(
+                "mistral:open-mistral-7b", api_key=ECHOED_MISTRAL_KEY, server_url=mistral.url
+            )
+            echoed = echoing.score(DOC, BAD_SUMMARY)
+            echoing.close()
+
             callback = WeaveCallback()
             report = Evaluator(
                 EVAL_EXAMPLES, cache=None, bootstrap=20, progress=False, callbacks=[callback]
@@ -410,6 +433,7 @@ def traced() -> Iterator[Session]:
                 outer_timeout,
                 many,
                 scoring,
+                echoed,
             )
         finally:
             if flusher.is_alive():  # report the hang instead of waiting for it again
@@ -491,6 +515,14 @@ def test_each_attempt_is_a_backend_call_and_failures_are_recorded(traced: Sessio
 
 def test_no_secret_in_any_payload(traced: Session) -> None:
     assert traced.openai_verdict.label == "inconsistent"  # the key worked on the way out
+    assert traced.echoed.label == "inconsistent"
+    echoed_attempts = [
+        c
+        for c in traced.server.calls_named("hallujudge.backend.complete")
+        if c["inputs"]["model"] == "mistral:open-mistral-7b"
+    ]
+    assert echoed_attempts, "the Mistral call was not traced"
+    assert "key [redacted] says" in json.dumps(echoed_attempts[0]["output"])  # api_key= too
     assert traced.openai_failed.label == "unscored"
     assert "401" in (traced.openai_failed.error or "")
     openai_calls = [

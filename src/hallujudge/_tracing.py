@@ -11,8 +11,10 @@ and a user who never calls ``weave.init(...)`` pays a few hundred nanoseconds pe
 What a trace shows is chosen here, not by Weave's default capture of every argument: pairs,
 model, prompt ``name@version`` and scrubbed settings go in; verdicts (label, score, latency,
 token usage) come out. :func:`scrub` removes API keys and authorization headers by key name and
-by value (the keys found in the environment and on backend objects), so no secret reaches a
-trace even if it is passed under an unexpected name.
+by value (the keys found in the environment, given to a backend as ``api_key=`` and found on
+backend objects), so no secret reaches a trace even if it is passed under an unexpected name.
+By value means whole tokens only (:func:`redact`): a key is never cut out of a longer word, so
+text that does not hold the key comes back unchanged.
 """
 
 from __future__ import annotations
@@ -43,10 +45,13 @@ __all__ = [
     "many_inputs",
     "many_output",
     "parse",
+    "redact",
+    "remember_secret",
     "render",
     "report_output",
     "response_to_dict",
     "scrub",
+    "scrub_exception",
     "traced",
     "verdict_to_dict",
 ]
@@ -78,11 +83,65 @@ def is_tracing() -> bool:
     return module is not None and module.get_weave_client() is not None
 
 
-def _known_secrets(extra: Iterable[object] = ()) -> list[str]:
+# Characters that continue a key: a key's value is redacted only where neither neighbour is one,
+# so a short key ("e") never cuts into words ("exceeded").
+_TOKEN_CHAR = r"[A-Za-z0-9_\-]"
+# Shorter values are not secrets worth the name and would match ordinary words.
+_MIN_SECRET_CHARS = 4
+# Keys handed to backends as api_key= (not only from the environment), scrubbed like env keys.
+_remembered: set[str] = set()
+
+
+def remember_secret(value: str | None) -> None:
+    """Treat ``value`` as a secret in every later :func:`scrub` / :func:`redact` of this process.
+
+    Backends call this with the key they were given (``api_key=``), so traces and error
+    messages are scrubbed of it even where the backend object is not at hand.
+
+    Args:
+        value: A key or password; None and values under 4 characters are ignored.
+    """
+    if value and len(value) >= _MIN_SECRET_CHARS:
+        _remembered.add(value)
+
+
+def _known_secrets(extra: Iterable[object] = ()) -> tuple[str, ...]:
     values = [os.environ.get(name) for name in _SECRET_ENV]
+    values.extend(_remembered)
     values.extend(v for v in extra if isinstance(v, str))
-    # Short values would redact ordinary words; real keys are long.
-    return sorted({v for v in values if v and len(v) >= 8}, key=len, reverse=True)
+    found = {v for v in values if v and len(v) >= _MIN_SECRET_CHARS}
+    return tuple(sorted(found, key=lambda v: (-len(v), v)))
+
+
+@functools.lru_cache(maxsize=64)
+def _secret_pattern(known: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(v) for v in known)  # longest first: a key inside another
+    return re.compile(f"(?<!{_TOKEN_CHAR})(?:{alternatives})(?!{_TOKEN_CHAR})")
+
+
+def _redact_known(text: str, known: tuple[str, ...]) -> str:
+    if known and any(v in text for v in known):
+        text = _secret_pattern(known).sub(REDACTED, text)
+    return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+
+
+def redact(text: str, secrets: Iterable[object] = ()) -> str:
+    """``text`` with every known secret, as a whole token, replaced by ``[redacted]``.
+
+    Known secrets are the keys in ``MISTRAL_API_KEY``, ``OPENAI_API_KEY``, ``WANDB_API_KEY`` and
+    ``HF_TOKEN``, keys given to backends as ``api_key=``, and ``secrets``; values under 4
+    characters are ignored. A value counts only where it is not part of a longer token
+    (letters, digits, ``_`` and ``-``), and ``Bearer``/``Basic`` credentials go whatever they
+    hold.
+
+    Args:
+        text: Any text (an error message, a server's answer).
+        secrets: Extra secret values to remove.
+
+    Returns:
+        The redacted text; unchanged when it holds no secret.
+    """
+    return _redact_known(text, _known_secrets(secrets))
 
 
 def backend_secrets(backend: object) -> list[str]:
@@ -125,12 +184,9 @@ def scrub(value: Any, secrets: Sequence[str] | None = None) -> Any:
     return _scrub(value, known)
 
 
-def _scrub(value: Any, known: Sequence[str]) -> Any:
+def _scrub(value: Any, known: tuple[str, ...]) -> Any:
     if isinstance(value, str):
-        for secret in known:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", value)
+        return _redact_known(value, known)
     if isinstance(value, Mapping):
         return {
             key: REDACTED
@@ -192,8 +248,37 @@ def response_to_dict(response: Response) -> dict[str, Any]:
     )
 
 
+def scrub_exception(exc: BaseException, secrets: Iterable[object] = ()) -> None:
+    """Redact known secrets, in place, from ``exc`` and every exception it was raised from.
+
+    The messages (``args``) and string attributes (an SDK error's ``body`` and ``message``) of
+    ``exc`` and of its ``__cause__`` / ``__context__`` chain are redacted, so a server body that
+    echoes the key does not survive in a traceback or a trace.
+
+    Args:
+        exc: The exception to clean.
+        secrets: Extra secret values to remove (besides the environment's and ``api_key=``).
+    """
+    known = _known_secrets(secrets)
+    pending: list[BaseException | None] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        try:
+            current.args = tuple(_scrub(a, known) for a in current.args)
+            for name, value in list(getattr(current, "__dict__", {}).items()):
+                if isinstance(value, str):
+                    object.__setattr__(current, name, _redact_known(value, known))
+        except (AttributeError, TypeError):  # an exception type that forbids edits: keep going
+            pass
+        pending += [current.__cause__, current.__context__]
+
+
 def _scrub_error(exc: BaseException, args: tuple[Any, ...]) -> None:
-    """Remove known secrets from an exception's message before Weave records it.
+    """Remove known secrets from an exception (and its causes) before Weave records it.
 
     Backends promise messages without keys; this is the second line of defence for third-party
     backends. The exception is edited in place, so the caller's copy is clean too.
@@ -201,10 +286,7 @@ def _scrub_error(exc: BaseException, args: tuple[Any, ...]) -> None:
     extra: list[str] = []
     for arg in args:
         extra += backend_secrets(arg) + backend_secrets(getattr(arg, "backend", None))
-    known = _known_secrets(extra)
-    if not known or not any(isinstance(a, str) and any(k in a for k in known) for a in exc.args):
-        return
-    exc.args = tuple(_scrub(a, known) if isinstance(a, str) else a for a in exc.args)
+    scrub_exception(exc, extra)
 
 
 class Cancelled(Exception):  # noqa: N818 - named for what the trace shows

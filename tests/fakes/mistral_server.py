@@ -420,6 +420,7 @@ class MistralFakeServer:
         models: Fine-tuned models by id: ``{"job_type", "root", "job", "classifier_targets"}``.
         check_spec: Whether the ``mistral_server`` fixture fails the test on spec violations
             (set False in a test that sends invalid requests on purpose).
+        echo_key: Whether a 401 repeats the refused key in its message (as some gateways do).
     """
 
     def __init__(
@@ -436,6 +437,7 @@ class MistralFakeServer:
         chaos: Chaos | None = None,
     ) -> None:
         self.chaos = chaos
+        self.echo_key = False
         self.chaos_counts: dict[str, int] = {"429": 0, "503": 0, "timeout": 0, "garbage": 0}
         self._in_flight = 0
         self._seen: set[str] = set()
@@ -1300,7 +1302,10 @@ class _Handler(BaseHTTPRequestHandler):
             )
         if fake.api_key is not None and headers.get("authorization") != f"Bearer {fake.api_key}":
             record.outcome = "Fail(401)"
-            self._send_json(401, {"message": "Unauthorized", "request_id": _hex(16)})
+            message = "Unauthorized"
+            if fake.echo_key:  # as some gateways do: the refused key, back in the body
+                message += f": key {headers.get('authorization', '').removeprefix('Bearer ')}"
+            self._send_json(401, {"message": message, "request_id": _hex(16)})
             return
         route = next(
             ((name, m) for meth, rx, name in _ROUTES if meth == method and (m := rx.match(path))),

@@ -30,6 +30,7 @@ from .._errors import (
     http_error,
     parse_retry_after,
 )
+from .._tracing import redact, remember_secret, scrub_exception
 from .._types import Usage
 from ._base import Backend, Request, Response, TokenLogprob
 
@@ -109,6 +110,9 @@ class OpenAIBackend(Backend):
             )
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         self._api_key = key or None
+        self._password = urllib.parse.urlsplit(url).password
+        remember_secret(self._api_key)  # scrubbed from traces and errors, like OPENAI_API_KEY
+        remember_secret(self._password)
         if self._api_key is None and self.base_url == DEFAULT_BASE_URL:
             raise ConfigurationError(
                 "the OpenAI API needs a key: set OPENAI_API_KEY or pass api_key=; for a local "
@@ -243,20 +247,23 @@ class OpenAIBackend(Backend):
             return self._read(data)
         except BackendError:
             raise
-        except httpx.TimeoutException as exc:
-            raise BackendTimeoutError(
+        except httpx.HTTPError as exc:
+            scrub_exception(exc, [self._api_key, self._password])  # the cause we raise from
+            raise self._transport_error(exc, timeout) from exc
+
+    def _transport_error(self, exc: httpx.HTTPError, timeout: float) -> BackendError:
+        if isinstance(exc, httpx.TimeoutException):
+            return BackendTimeoutError(
                 f"{self.name}: no answer from {self.base_url} within {timeout:g} s "
                 f"({type(exc).__name__}); raise timeout_s= if the model is slow"
-            ) from exc
-        except httpx.TransportError as exc:
-            raise BackendConnectionError(
+            )
+        if isinstance(exc, httpx.TransportError):
+            return BackendConnectionError(
                 f"{self.name}: could not reach {self.base_url} ({type(exc).__name__}: "
                 f"{self._redact(str(exc))}); is the server running?"
-            ) from exc
-        except httpx.HTTPError as exc:  # decoding errors, redirect loops: transient or server-side
-            raise ServerError(
-                f"{self.name}: {type(exc).__name__}: {self._redact(str(exc))}"
-            ) from exc
+            )
+        # decoding errors, redirect loops: transient or server-side
+        return ServerError(f"{self.name}: {type(exc).__name__}: {self._redact(str(exc))}")
 
     def _read(self, data: Any) -> Response:
         try:
@@ -312,9 +319,7 @@ class OpenAIBackend(Backend):
         return f"{self.name}: {said}"
 
     def _redact(self, text: str) -> str:
-        if self._api_key and len(self._api_key) >= 4:
-            text = text.replace(self._api_key, "***")
-        return text
+        return redact(text, [self._api_key, self._password])
 
 
 def _without_userinfo(url: str) -> str:

@@ -17,6 +17,7 @@ import os
 import urllib.parse
 
 from ..._errors import ConfigurationError
+from ..._tracing import remember_secret
 
 __all__ = [
     "DEFAULT_SERVER",
@@ -68,6 +69,8 @@ def mistral_credentials(
             "server_url=, such as a local fake or a keyless gateway, or with "
             f"{SERVICE_ACCOUNT_ENV} and transport='sdk')"
         )
+    remember_secret(key)  # scrubbed from traces and errors from now on, like MISTRAL_API_KEY
+    remember_secret(url_password(url))
     return url, key
 
 

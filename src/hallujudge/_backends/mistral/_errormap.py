@@ -8,7 +8,7 @@ Every Mistral call (chat, classifier, batch, files, fine-tuning jobs) goes throu
 whose body is not a valid answer (not JSON, cut short, wrong shape) is a retryable
 :class:`ServerError` with ``status_code=200``: the server's (or a proxy's) fault, and a new
 attempt usually succeeds. Secrets are scrubbed from every message through
-:func:`hallujudge._tracing.scrub`.
+:func:`hallujudge._tracing.redact`, and from the SDK exception each is raised from.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from ..._errors import (
     http_error,
     parse_retry_after,
 )
-from ..._tracing import scrub
+from ..._tracing import redact, scrub_exception
 
 __all__ = ["map_mistral_error"]
 
@@ -37,7 +37,7 @@ _MAX_MESSAGE = 500
 
 
 def _clean(text: str, secrets: Sequence[str]) -> str:
-    text = str(scrub(text, [s for s in secrets if s]))
+    text = redact(text, secrets)
     return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE] + "..."
 
 
@@ -102,6 +102,7 @@ def map_mistral_error(
     """
     error = _mapped(exc)
     if error is not None:
+        scrub_exception(exc, [secret, *secrets])  # callers raise from exc: its body may echo keys
         message = f"{what}: {error}" if what else str(error)
         error.args = (_clean(message, [secret or "", *secrets]), *error.args[1:])
     return error
