@@ -487,7 +487,7 @@ def window_backend() -> FunctionBackend:
 def test_long_document_is_chunked_and_support_at_the_end_is_found() -> None:
     document = long_document()
     assert len(document) > 10_000
-    judge = Judge(window_backend(), max_input_tokens=600)
+    judge = Judge(window_backend(), max_input_tokens=600, max_calls_per_pair=None)
     verdict = judge.score(document, "The lighthouse keeper retired in 1987.")
     assert verdict.label == "consistent"
     chunks = verdict.meta["chunks"]
@@ -502,7 +502,9 @@ def test_long_document_is_chunked_and_support_at_the_end_is_found() -> None:
 
 def test_long_document_without_support_is_inconsistent() -> None:
     document = long_document().replace(KEY_SENTENCE, "The keeper never retired.")
-    verdict = Judge(window_backend(), max_input_tokens=600).score(document, "He retired.")
+    verdict = Judge(window_backend(), max_input_tokens=600, max_calls_per_pair=None).score(
+        document, "He retired."
+    )
     assert verdict.label == "inconsistent"
     assert verdict.meta["chunks"] > 1
 
@@ -531,7 +533,7 @@ def test_summary_filling_the_budget_names_the_summary_not_the_document() -> None
 def test_failed_windows_stay_retryable() -> None:
     # before the fix the combined verdict dropped meta["retryable"], so caches kept the glitch
     fake = FakeBackend([ServerError("HTTP 503") for _ in range(1000)])
-    judge = Judge(fake, max_input_tokens=600, max_attempts=1)
+    judge = Judge(fake, max_input_tokens=600, max_attempts=1, max_calls_per_pair=None)
     verdict = judge.score(long_document(), "The lighthouse keeper retired in 1987.")
     assert verdict.label == "unscored"
     assert verdict.meta["chunks"] > 1
@@ -541,7 +543,7 @@ def test_failed_windows_stay_retryable() -> None:
 
 
 def test_short_document_is_not_chunked() -> None:
-    verdict = Judge(window_backend(), max_input_tokens=600).score(
+    verdict = Judge(window_backend(), max_input_tokens=600, max_calls_per_pair=None).score(
         KEY_SENTENCE, "The keeper retired."
     )
     assert verdict.label == "consistent"
@@ -550,7 +552,9 @@ def test_short_document_is_not_chunked() -> None:
 
 def test_backend_budget_is_the_default() -> None:
     fake = FakeBackend(max_input_tokens=600)
-    verdict = Judge(fake).score(long_document(), "The lighthouse keeper retired in 1987.")
+    verdict = Judge(fake, max_calls_per_pair=None).score(
+        long_document(), "The lighthouse keeper retired in 1987."
+    )
     assert fake.calls > 1
     assert verdict.meta["chunks"] == fake.calls
 

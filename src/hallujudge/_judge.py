@@ -32,6 +32,12 @@ from ._validate import check_fraction, check_non_negative, check_positive
 
 __all__ = ["Judge", "PairLike", "to_example"]
 
+DEFAULT_MAX_INPUT_CHARS = 500_000
+"""Default ``max_input_chars``: about 125,000 tokens, a 250-page book."""
+DEFAULT_MAX_CALLS_PER_PAIR = 32
+"""Default ``max_calls_per_pair``: the most model calls one judgment may make."""
+_MIN_ROOM = 64  # tokens: less room than this for the document and a pair cannot be judged
+
 logger = logging.getLogger("hallujudge")
 
 PairLike = Example | tuple[str, str] | dict[str, Any]
@@ -112,6 +118,12 @@ class Judge:
         claims: ``"summary"`` (default) judges the summary as a whole; ``"sentence"`` judges each
             sentence on its own and reports the unsupported ones as spans (one call per
             sentence; see ``hallujudge._claims`` for the rule).
+        max_input_chars: The longest document (or summary) accepted, in characters (default
+            500,000, about 125,000 tokens); a longer one gets an ``unscored`` verdict naming the
+            limit, before any call. None: no limit.
+        max_calls_per_pair: The most backend calls one judgment may make (windows of a long
+            document x sentences x samples; default 32). A pair that would need more gets an
+            ``unscored`` verdict with the count, before any call. None: no limit.
         **backend_options: Passed to the backend (``api_key``, ``base_url``, ...).
     """
 
@@ -137,6 +149,8 @@ class Judge:
         max_input_tokens: int | None = None,
         repair: bool = False,
         claims: Claims = "summary",
+        max_input_chars: int | None = DEFAULT_MAX_INPUT_CHARS,
+        max_calls_per_pair: int | None = DEFAULT_MAX_CALLS_PER_PAIR,
         **backend_options: Any,
     ) -> None:
         if samples is not None and samples < 1:
@@ -161,6 +175,8 @@ class Judge:
             ("max_input_tokens", max_input_tokens),
             ("max_tokens", max_tokens),
             ("samples", samples),
+            ("max_input_chars", max_input_chars),
+            ("max_calls_per_pair", max_calls_per_pair),
         ):
             check_positive(option, value, integer=True)
         check_non_negative("max_wait_s", max_wait_s)
@@ -192,6 +208,8 @@ class Judge:
         self.concurrency = concurrency
         self._limiter = RateLimiter(rpm) if rpm else None
         self.max_calls = max_calls
+        self.max_input_chars = max_input_chars
+        self.max_calls_per_pair = max_calls_per_pair
         self._slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
         self.lineage: dict[str, Any] = {}
 
@@ -326,6 +344,8 @@ class Judge:
             )
         elif not example.summary.strip():
             verdict = Verdict.unscored("the summary is empty: there is no claim to check")
+        elif (too_long := self._over_input_limit(example)) is not None:
+            verdict = too_long
         else:
             try:
                 verdict = await self._judge_claims(example)
@@ -346,57 +366,82 @@ class Judge:
             }
         )
 
+    def _over_input_limit(self, example: Example) -> Verdict | None:
+        """The unscored verdict for a document or summary over ``max_input_chars`` (else None)."""
+        limit = self.max_input_chars
+        for name, text in (("document", example.document), ("summary", example.summary)):
+            if limit is not None and len(text) > limit:
+                return _refused(
+                    f"the {name} is {len(text):,} characters (about {estimate_tokens(text):,} "
+                    f"tokens), over max_input_chars={limit:,}: split it, or raise "
+                    "max_input_chars= (None: no limit)"
+                )
+        return None
+
     async def _judge_claims(self, example: Example) -> Verdict:
         sentences = split_sentences(example.summary) if self.claims == "sentence" else []
-        if len(sentences) <= 1:
-            return await self._judge_long_or_short(example)
-        verdicts = await asyncio.gather(
-            *(
-                self._judge_long_or_short(
-                    example.model_copy(update={"summary": example.summary[a:b]})
-                )
-                for a, b in sentences
+        parts = [example.model_copy(update={"summary": example.summary[a:b]}) for a, b in sentences]
+        calls = self._planned_calls(parts if len(parts) > 1 else [example])
+        if self.max_calls_per_pair is not None and calls > self.max_calls_per_pair:
+            return _refused(
+                f"judging this pair would take {calls} model calls, over "
+                f"max_calls_per_pair={self.max_calls_per_pair} (windows of the long document x "
+                "sentences x samples): shorten the document, or raise max_calls_per_pair="
             )
-        )
+        if len(parts) <= 1:
+            return await self._judge_long_or_short(example)
+        verdicts = await asyncio.gather(*(self._judge_long_or_short(part) for part in parts))
         return combine_claims(example.summary, sentences, verdicts)
+
+    def _document_room(self, example: Example) -> int | None:
+        """Tokens left for the document in one call (None: no input budget applies)."""
+        budget = self.max_input_tokens
+        if not self.backend.uses_prompt or budget is None:
+            return None
+        overhead = sum(
+            estimate_tokens(m["content"])
+            for m in self.strategy.render(Example(document="", summary=example.summary))
+        )
+        return budget - overhead - (self.max_tokens or 256)
+
+    def _windows(self, document: str, room: int) -> list[tuple[int, int]]:
+        chars = room * CHARS_PER_TOKEN
+        return split_windows(document, chars, overlap_chars=chars // 10)
+
+    def _planned_calls(self, parts: Sequence[Example]) -> int:
+        """Backend calls (before retries) that judging these claims will make."""
+        calls = 0
+        for part in parts:
+            room = self._document_room(part)
+            if room is None or estimate_tokens(part.document) <= room:
+                calls += 1
+            elif room >= _MIN_ROOM and self.long_documents == "chunk":
+                calls += len(self._windows(part.document, room))
+        return calls * (self.samples if self.samples and self.backend.uses_prompt else 1)
 
     def fits_input_budget(self, example: Example) -> bool:
         """Whether the pair goes to the model in one call (no windows needed)."""
-        budget = self.max_input_tokens
-        if not self.backend.uses_prompt or budget is None:
-            return True
-        overhead = sum(
-            estimate_tokens(m["content"])
-            for m in self.strategy.render(Example(document="", summary=example.summary))
-        )
-        return estimate_tokens(example.document) <= budget - overhead - (self.max_tokens or 256)
+        room = self._document_room(example)
+        return room is None or estimate_tokens(example.document) <= room
 
     async def _judge_long_or_short(self, example: Example) -> Verdict:
-        budget = self.max_input_tokens
-        if not self.backend.uses_prompt or budget is None:
+        room = self._document_room(example)
+        if room is None or estimate_tokens(example.document) <= room:
             return await self._judge_sampled(example)
-        overhead = sum(
-            estimate_tokens(m["content"])
-            for m in self.strategy.render(Example(document="", summary=example.summary))
-        )
-        doc_tokens = estimate_tokens(example.document)
-        room = budget - overhead - (self.max_tokens or 256)
-        if doc_tokens <= room:
-            return await self._judge_sampled(example)
-        if room < 64:  # the instructions and the summary alone nearly fill the budget
+        budget, doc_tokens = self.max_input_tokens or 0, estimate_tokens(example.document)
+        if room < _MIN_ROOM:  # the instructions and the summary alone nearly fill the budget
             return Verdict.unscored(
                 f"the prompt without the document (instructions and summary) takes about "
-                f"{overhead} tokens of this model's input budget of {budget} tokens, leaving no "
-                "room for the document; shorten the summary or use a model with a larger context"
+                f"{budget - room - (self.max_tokens or 256)} tokens of this model's input budget "
+                f"of {budget} tokens, leaving no room for the document; shorten the summary or "
+                "use a model with a larger context"
             )
         if self.long_documents == "unscored":
             return Verdict.unscored(
                 f"the document is about {doc_tokens} tokens, over this model's input budget of "
                 f"{budget} tokens; use long_documents='chunk' or a model with a larger context"
             )
-        windows = split_windows(
-            example.document, room * CHARS_PER_TOKEN, overlap_chars=room * CHARS_PER_TOKEN // 10
-        )
+        windows = self._windows(example.document, room)
         verdicts = await asyncio.gather(
             *(
                 self._judge_sampled(example.model_copy(update={"document": example.document[a:b]}))
@@ -718,6 +763,14 @@ def _estimated_tokens(request: Request) -> int:
     if not request.messages:  # scoring backends read the pair itself
         chars = len(request.example.document) + len(request.example.summary)
     return -(-chars // CHARS_PER_TOKEN) + (request.max_tokens or 0)
+
+
+def _refused(reason: str) -> Verdict:
+    """The unscored verdict for a pair over one of the judge's input limits (no call made).
+
+    Marked retryable so caches do not keep it: with a raised limit, the pair is judged.
+    """
+    return Verdict.unscored(reason, meta={"error_type": "InputTooLarge", "retryable": True})
 
 
 def _failed(exc: BackendError) -> Verdict:
