@@ -11,7 +11,11 @@ Run (one command, offline, about a minute on 2 cores):
    weave.init) in the same process, same machine, one after the other.
 2. Cached re-run: the same evaluation again; wall time as a share of the first run.
    Both runners are warmed up on 64 rows first; timed rounds alternate (hallujudge, weave).
-3. Peak memory: 100,000 synthetic rows, zero-latency fake judge, cache on, in a fresh
+3. The Mistral path on defaults (``--mistral-rows``, 0 skips it): bare httpx, bare SDK,
+   weave.Evaluation, the Judge and the Evaluator side by side on one fake Mistral server in a
+   separate process, interleaved rounds (``benchmarks/mistral_defaults.py``, shared with
+   ``benchmarks/overhead.py --only defaults``).
+4. Peak memory: 100,000 synthetic rows, zero-latency fake judge, cache on, in a fresh
    subprocess; ru_maxrss of that process, and of an identical process that only builds the
    dataset (the baseline the evaluation adds to).
 """
@@ -132,6 +136,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3, help="alternating timed rounds")
     parser.add_argument("--memory-rows", type=int, default=100_000)
+    parser.add_argument("--mistral-rows", type=int, default=512, help="0: skip that block")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     # Warm both up (imports, first-call costs) outside the timed rounds.
@@ -173,6 +178,12 @@ def main() -> None:
         f"\ncached re-run (median): {med_cached:.3f} s = {med_cached / med_ours:.4f} of the first "
         f"run ({med_ours / med_cached:.0f}x faster), 0 model calls"
     )
+    if args.mistral_rows:
+        sys.path.insert(0, str(Path(__file__).parent))
+        from mistral_defaults import compare_defaults
+
+        print()
+        compare_defaults(args.mistral_rows, args.rounds)
     base_mb, _ = peak_memory(args.memory_rows, evaluate=False)
     peak_mb, elapsed = peak_memory(args.memory_rows, evaluate=True)
     print(
