@@ -17,6 +17,7 @@ from hallujudge._backends._fake import FakeBackend, FunctionBackend
 from hallujudge._errors import (
     BadRequestError,
     ConfigurationError,
+    JudgeOutputError,
     RateLimitError,
     ServerError,
 )
@@ -612,3 +613,13 @@ async def test_ascore_and_context_manager() -> None:
         verdict = await judge.ascore(DOC, "The bridge opened in 1950.")
     assert verdict.label == "inconsistent"
     assert verdict.hallucinated is True
+
+
+def test_an_unreadable_answer_is_named_judge_output_error_and_kept() -> None:
+    # As docs/concepts/errors.md prints it: "unscored JudgeOutputError I am not sure."
+    verdict = Judge(FakeBackend(["I am not sure."])).score("The cat sat.", "A cat sat.")
+    assert verdict.label == "unscored"
+    assert verdict.meta["error_type"] == JudgeOutputError.__name__ == "JudgeOutputError"
+    assert verdict.raw == "I am not sure."
+    failed = Judge(FakeBackend([ServerError("HTTP 503")]), max_attempts=1).score("A.", "A.")
+    assert failed.meta["error_type"] == "ServerError"  # a failed call keeps its own name

@@ -203,3 +203,25 @@ def test_missing_optional_dependency_is_a_configuration_error(registry: dict[str
     )
     with pytest.raises(ConfigurationError, match=r"Judge\('ghost:x'\) needs the 'all' extra"):
         resolve_backend("ghost:x")
+
+
+@pytest.mark.parametrize(
+    ("model", "option", "hint"),
+    [
+        ("mistral:open-mistral-7b", "max_attempt", "did you mean max_attempts=?"),  # Judge keyword
+        ("mistral:open-mistral-7b", "server_ur", "did you mean server_url=?"),
+        ("openai:m", "api_ky", "did you mean api_key=?"),
+        ("mistral:open-mistral-7b", "colour", "the backend takes api_key="),
+    ],
+)
+def test_a_mistyped_option_is_a_configuration_error_naming_the_valid_ones(
+    model: str, option: str, hint: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=rf"unknown option {option}=") as info:
+        Judge(model, api_key="k", base_url="http://127.0.0.1:1/v1", **{option: 1})
+    assert hint in str(info.value)
+
+
+def test_a_registered_factory_refusing_an_option_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="does not take that option"):
+        Judge("fake", colour="red")

@@ -20,6 +20,7 @@ from ._errors import (
     BackendTimeoutError,
     ConfigurationError,
     InvalidInputError,
+    JudgeOutputError,
     RateLimitError,
 )
 from ._prompts import PromptStrategy, get_prompt
@@ -530,6 +531,10 @@ class Judge:
         score = response.p_consistent
         if self.backend.uses_prompt or score is None:
             verdict = _tracing.parse(self.strategy, response.text)
+            if not verdict.scored and "error_type" not in verdict.meta:  # named like the others
+                verdict = verdict.model_copy(
+                    update={"meta": {**verdict.meta, "error_type": JudgeOutputError.__name__}}
+                )
             if score is None and response.logprobs and verdict.scored:
                 score = self.strategy.score_from_logprobs(response.text, response.logprobs)
         else:  # a scoring backend (local model, classifier) answers with a probability

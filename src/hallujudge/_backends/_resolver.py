@@ -10,8 +10,9 @@ Third parties add prefixes with :func:`register_backend`.
 from __future__ import annotations
 
 import difflib
+import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._errors import ConfigurationError
@@ -37,10 +38,45 @@ def _lazy(module: str, attr: str, *, prefix: str, extra: str | None = None) -> B
         mod = import_extra(
             module, package=__package__, extra=extra, feature=f"Judge({prefix + ':' + name!r})"
         )
-        backend: Backend = getattr(mod, attr)(name, **options)
+        cls = getattr(mod, attr)
+        check_options(cls, options, what=f"{prefix}: models")
+        backend: Backend = cls(name, **options)
         return backend
 
     return factory
+
+
+def check_options(cls: Callable[..., object], options: Mapping[str, object], *, what: str) -> None:
+    """Refuse keyword options that ``cls`` does not take, naming the valid ones.
+
+    Args:
+        cls: The backend class (or factory) the options go to.
+        options: The keyword options given.
+        what: How the message names the target (``"mistral: models"``).
+
+    Raises:
+        ConfigurationError: For an unknown option, with a did-you-mean suggestion drawn from
+            the backend's options and the Judge's own keywords.
+    """
+    params = inspect.signature(cls).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    valid = sorted(
+        n
+        for n, p in params.items()
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n not in ("model", "name")
+    )
+    for option in options:
+        if option not in params:
+            from .._judge import Judge  # the Judge's keywords, for did-you-mean only
+
+            judge = [n for n in inspect.signature(Judge).parameters if n != "model"]
+            close = difflib.get_close_matches(option, [*valid, *judge], n=1)
+            hint = f" (did you mean {close[0]}=?)" if close else ""
+            raise ConfigurationError(
+                f"unknown option {option}= for {what}{hint}; the backend takes "
+                f"{', '.join(v + '=' for v in valid) or 'no options'}"
+            )
 
 
 def _fake(name: str, **options: Any) -> Backend:
@@ -139,7 +175,15 @@ def resolve_backend(model: str | Backend, **options: Any) -> Backend:
             )
         return model
     prefix, name = split_model(model)
-    return _checked(prefix, _BACKENDS[prefix](name, **options))
+    try:
+        backend = _BACKENDS[prefix](name, **options)
+    except TypeError as exc:  # a registered factory's own signature refused an option
+        if "unexpected keyword argument" not in str(exc):
+            raise
+        raise ConfigurationError(
+            f"the {prefix}: backend does not take that option ({exc}); check the keyword"
+        ) from exc
+    return _checked(prefix, backend)
 
 
 def split_model(model: str) -> tuple[str, str]:
