@@ -136,11 +136,15 @@ def main(argv: list[str] | None = None) -> int:
         ]
         rows = [*to_rows(data), {"document": DOC_A, "label": 1, "id": "broken"}]
         evaluation = weave.Evaluation(dataset=rows, scorers=scorers(), name="hallujudge-demo")
+        print(
+            "\n2. weave.Evaluation of two judges; the row 'broken' has no summary on purpose, so "
+            "Weave logs one 'model_output failed' traceback per judge below (expected)"
+        )
         summaries = {
             judge.model: asyncio.run(evaluation.evaluate(as_model(judge)))
             for judge in (small, large)
         }
-        print("\n2. weave.Evaluation (positive class = inconsistent)")
+        print("\n   results (positive class = inconsistent; 'broken' counted as failed)")
         header = ("acc", "bal", "prec", "rec", "f1", "judged", "unscored", "failed")
         print(f"   {'judge':30s}" + "".join(f"{h:>9s}" for h in header))
         for model, s in summaries.items():
