@@ -12,7 +12,9 @@ answers counted as unscored (never dropped), confidence intervals in the table.
 Real API (costs money; ask for a dry-run estimate first with --estimate-only):
     MISTRAL_API_KEY=... python examples/finetune_mistral.py --training-steps 100
 Offline, against the local fake Mistral API from tests/fakes (runs in seconds; the fake's answers
-are not a model's, so the numbers only show that the pipeline works):
+are not a model's, so its numbers only show that the pipeline works), followed by a fine-tune
+that really learns, on this CPU: the local judge fine-tuned on pairs generated from 80 documents
+of one kind, against the shipped local judge on 30 other documents of that kind:
     python examples/finetune_mistral.py --offline
 """
 
@@ -20,14 +22,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import sys
 from pathlib import Path
 
-from hallujudge._dataset import Dataset
-from hallujudge._evaluator import Evaluator
-from hallujudge._finetune import FineTuner
-from hallujudge._judge import Judge
-from hallujudge._types import Example
+from hallujudge import Comparison, Dataset, Evaluator, Example, FineTuner, Judge
+
+# The training-pair generator of the local judge (not yet public API).
+from hallujudge._local._augment import augment_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -82,6 +84,43 @@ def fine_tune(name: str, train: Dataset, args: argparse.Namespace) -> Judge | No
     return job.judge()
 
 
+TOWNS = ["Milbrook", "Ashford", "Castleton", "Northfield", "Dunmore", "Riverton", "Westbridge"]
+NAMES = ["Jane Hollis", "Marco Silva", "Helen Price", "Omar Haddad", "Ruth Adler", "Laura Chen"]
+DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
+
+
+def council_report(i: int) -> str:
+    """Document ``i`` of one kind (a council decision), written for this example."""
+    r = random.Random(i)
+    town, other = r.sample(TOWNS, 2)
+    return (
+        f"{town} council has approved plans for {r.randint(20, 400)} new homes near the station. "
+        f"The decision was taken on {r.choice(DAYS)} after a long meeting. "
+        f"Councillor {r.choice(NAMES)} said {r.randint(5, 60)} of the homes would be offered at "
+        f"low rents. Residents of nearby {other} had objected to the extra traffic."
+    )
+
+
+def generated_pairs(first: int, n: int, seed: int) -> Dataset:
+    """Consistent and hallucinated summaries generated from documents ``first .. first+n-1``."""
+    docs = [council_report(i) for i in range(first, first + n)]
+    rows = augment_rows([(d, d.split(". ")[0] + ".", 1) for d in docs], ratio=6, seed=seed)
+    unique = dict.fromkeys(row for row, _ in rows)  # the fine-tuner refuses duplicates
+    return Dataset(
+        [Example(document=d, summary=s, label=y) for d, s, y in unique], name=f"council {first}+"
+    )
+
+
+def local_fine_tune(out_dir: Path) -> Comparison:
+    """Fine-tune the local judge on 80 documents' pairs; compare on 30 unseen documents."""
+    train, test = generated_pairs(0, 80, seed=0), generated_pairs(1000, 30, seed=1)
+    job = FineTuner("local", out_dir=out_dir, val_size=0.0).create(train)
+    print(f"local fine-tune on {len(train)} generated pairs: {job.status}, judge {out_dir}")
+    return Evaluator(test, cache=None, progress=False, name="30 unseen council reports").run(
+        [Judge("local"), job.judge()]
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--offline", action="store_true", help="use the local fake Mistral API")
@@ -125,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         comparison = Evaluator(val, cache=None, name="FIB val").run(judges)
         print()
         print(comparison.to_markdown())
+        if args.offline:
+            print("\nThe fake's answers cannot improve with training; the local fine-tuner can:")
+            print(local_fine_tune(args.out / "local-judge").to_markdown())
     finally:
         if server is not None:
             server.stop()
