@@ -152,3 +152,12 @@ def test_a_judge_at_run_time_loads_no_vendor_feature() -> None:
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert "hallujudge._judge" in loaded
     assert [m for m in loaded if m.startswith(VENDOR_FEATURES) or m == "mistralai"] == []
+
+
+def test_the_evaluator_and_the_weave_helpers_import_each_other_through_no_cycle() -> None:
+    # The callback protocol lives in hallujudge._callbacks: WeaveCallback implements it without
+    # importing the Evaluator, which may then load hallujudge.weave lazily.
+    graph = _graph(module_level_only=False)
+    assert "hallujudge._callbacks" in graph["hallujudge.weave"]
+    assert _reaches(graph, "hallujudge.weave", "hallujudge._evaluator") is None
+    assert _reaches(graph, "hallujudge._callbacks", "hallujudge._evaluator") is None

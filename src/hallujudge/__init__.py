@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ._cache import (
         VerdictCache,
     )
+    from ._callbacks import EvalCallback
     from ._cascade import (
         Cascade,
     )
@@ -55,7 +56,6 @@ if TYPE_CHECKING:
         ServerError,
     )
     from ._evaluator import (
-        EvalCallback,
         Evaluator,
         afit_threshold,
         aggregate_metric,
@@ -111,7 +111,7 @@ _HOME: dict[str, str] = {
     "DataError": "._errors",
     "Dataset": "._dataset",
     "Estimate": "._finetune",
-    "EvalCallback": "._evaluator",
+    "EvalCallback": "._callbacks",
     "EvalReport": "._report",
     "Evaluator": "._evaluator",
     "Example": "._types",

@@ -36,6 +36,7 @@ from . import _tracing
 from ._backends._base import Request, Response
 from ._backends._fake import FunctionBackend
 from ._cache import DEFAULT_CACHE_PATH, VerdictCache, cache_key, cacheable
+from ._callbacks import EvalCallback
 from ._errors import CacheError, ConfigurationError, DataError
 from ._judge import Judge
 from ._report import Columns, Comparison, EvalReport, Price, build_report
@@ -212,25 +213,6 @@ def as_judge(judge: JudgeLike) -> Judge:
         f"expected a Judge or a function (document, summary) -> Verdict, not "
         f"{type(judge).__name__}; for a model string use Judge({judge!r})"
     )
-
-
-# -- callbacks ---------------------------------------------------------------------------------
-
-
-class EvalCallback:
-    """Hooks into an evaluation (tracing, logging, live dashboards). Override what you need.
-
-    Methods are called on the event loop; keep them quick.
-    """
-
-    def on_start(self, judge: Judge, dataset_info: dict[str, Any]) -> None:
-        """Before the first row of a judge's run."""
-
-    def on_result(self, index: int, example: Example, verdict: Verdict, cached: bool) -> None:
-        """After each row (``cached``: the verdict came from the cache, no model call)."""
-
-    def on_end(self, judge: Judge, report: EvalReport) -> None:
-        """After the report of a judge's run is built."""
 
 
 # -- the evaluator -----------------------------------------------------------------------------

@@ -35,8 +35,8 @@ from typing import Any, ClassVar, cast
 
 from pydantic import BaseModel, PrivateAttr
 
+from ._callbacks import EvalCallback
 from ._errors import ConfigurationError
-from ._evaluator import EvalCallback
 from ._extras import import_extra
 from ._judge import Judge, PairLike, to_example
 from ._metrics import POSITIVE_CLASS, classification_from_counts
