@@ -108,8 +108,9 @@ def test_html_without_scores_says_so_instead_of_drawing() -> None:
     rep = Evaluator(rows(12), cache=None, bootstrap=0).run(labels_only)
     html = rep.to_html()
     assert html.count("<svg ") == 4
-    assert "no scores, or only one class" in html
+    assert "no probabilities, or only one class" in html
     assert "gave no probabilities" in html
+    assert ">0.25</text>" not in html  # no empty axes: the panels carry no tick labels
     assert "| ROC-AUC" not in rep.to_markdown()  # no score metrics without scores
 
 
@@ -240,13 +241,81 @@ def test_cli_eval_on_fib_val_with_limit(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def _chromium() -> str | None:
+    import os
     import shutil
 
     for name in ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome"):
         found = shutil.which(name)
         if found:
             return found
+    # CI installs Chromium (.ci/run) and sets this, so a missing browser fails instead of skipping.
+    if os.environ.get("HALLUJUDGE_BROWSER_TESTS") == "required":
+        raise RuntimeError("HALLUJUDGE_BROWSER_TESTS=required but no Chromium is installed")
     return None
+
+
+# Run in the page by the browser: every SVG text's laid-out box, checked against its SVG.
+_LAYOUT_PROBE = """<script>
+const out = {svgs: 0, texts: 0, overflow: [], legend: 0};
+for (const svg of document.querySelectorAll("svg")) {
+  out.svgs += 1;
+  const s = svg.getBoundingClientRect();  // boxes as laid out, rotated labels included
+  for (const t of svg.querySelectorAll("text")) {
+    out.texts += 1;
+    const b = t.getBoundingClientRect();
+    if (b.left < s.left - 0.5 || b.top < s.top - 0.5 || b.right > s.right + 0.5
+        || b.bottom > s.bottom + 0.5) {
+      out.overflow.push(t.textContent);
+    }
+    const key = t.previousElementSibling, frame = svg.querySelector('rect[stroke="#888"]');
+    if (key && key.getAttribute("width") === "10" && frame) {  // a legend row: inside the plot
+      out.legend += 1;
+      if (b.right > frame.getBoundingClientRect().right + 0.5) out.overflow.push(t.textContent);
+    }
+  }
+}
+document.body.setAttribute("data-layout", JSON.stringify(out));
+</script>"""
+
+
+def _browser_layout(page: Path) -> dict[str, object]:
+    import subprocess
+
+    probe = page.with_name("probe.html")
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", _LAYOUT_PROBE + "</body>"))
+    dom = subprocess.run(
+        [str(_chromium()), "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+         probe.as_uri()],
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout  # fmt: skip
+    found = re.search(r'data-layout="([^"]*)"', dom)
+    assert found is not None, "the layout probe did not run"
+    return dict(json.loads(found.group(1).replace("&quot;", '"')))
+
+
+def scored_by_a_judge_with_a_very_long_model_identifier(document: str, summary: str) -> Verdict:
+    i = int(summary.split()[1])
+    p = min(1.0, (0.7 if i % 2 else 0.3) + (i * 13 % 10) / 50)
+    return Verdict(label="consistent" if p >= 0.5 else "inconsistent", score=p)
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no headless Chromium on this machine")
+def test_comparison_report_lays_out_in_chromium(tmp_path: Path) -> None:
+    judges = [labels_only, scorer, scored_by_a_judge_with_a_very_long_model_identifier]
+    comparison = Evaluator(rows(60), cache=None, bootstrap=20).run(judges)
+    page = tmp_path / "comparison.html"
+    comparison.to_html(page)
+    layout = _browser_layout(page)
+    assert layout["svgs"] == 1 + 3 * 4  # the ROC of all judges, then 4 panels per judge
+    assert layout["texts"] > 100
+    assert layout["legend"] >= 2  # the ROC legend, and the histograms' keys
+    assert layout["overflow"] == []  # no label runs out of its panel, no legend out of its plot
+    roc = page.read_text(encoding="utf-8").split("<svg ")[1]
+    curves = re.findall(r'<polyline points="[^"]+" fill="none" stroke="(#[0-9a-f]{6})"', roc)
+    keys = re.findall(
+        r'<rect x="[^"]+" y="[^"]+" width="10" height="10" fill="(#[0-9a-f]{6})"', roc
+    )
+    assert len(curves) == 2 and keys == curves  # each legend key has its curve's colour
 
 
 @pytest.mark.skipif(_chromium() is None, reason="no headless Chromium on this machine")

@@ -772,26 +772,40 @@ def _frame(
     return parts
 
 
-def _legend(names: Sequence[str]) -> list[str]:
+# Legend text at 10 px runs about 6 px a character; longer names are cut to fit the plot.
+_LEGEND_CHAR_PX = 6.0
+
+
+def _legend(entries: Sequence[tuple[str, str]]) -> list[str]:
+    """Legend rows ``(label, colour)`` at the plot's lower right, each cut to fit inside it."""
+    x = _sx(0.3)
+    fits = int((_W - _MR - (x + 14)) / _LEGEND_CHAR_PX)
     out = []
-    for i, name in enumerate(names):
-        y = _sy(0) - 10 - 14 * (len(names) - 1 - i)
-        color = _COLORS[i % len(_COLORS)]
+    for i, (label, color) in enumerate(entries):
+        y = _sy(0) - 10 - 14 * (len(entries) - 1 - i)
+        shown = label if len(label) <= fits else label[: fits - 1] + "…"
         out.append(
-            f'<rect x="{_sx(0.3):.1f}" y="{y - 8:.1f}" width="10" height="10" fill="{color}"/>'
-            f'<text x="{_sx(0.3) + 14:.1f}" y="{y + 1:.1f}" font-size="10">'
-            f"{html.escape(name)}</text>"
+            f'<rect x="{x:.1f}" y="{y - 8:.1f}" width="10" height="10" fill="{color}"/>'
+            f'<text x="{x + 14:.1f}" y="{y + 1:.1f}" font-size="10">'
+            f"<title>{html.escape(label)}</title>{html.escape(shown)}</text>"
         )
     return out
 
 
 def _message_svg(title: str, message: str) -> str:
-    parts = _frame(title, "", "", diagonal=False)
-    parts.append(
-        f'<text x="{_W / 2}" y="{_H / 2}" text-anchor="middle" font-size="12" fill="#666">'
-        f"{html.escape(message)}</text></svg>"
+    """A panel that says why there is no plot: the title and the reason, no empty axes."""
+    e = html.escape
+    return (
+        f'<svg width="{_W}" height="{_H}" viewBox="0 0 {_W} {_H}" role="img" '
+        f'aria-label="{e(title)}: {e(message)}">'
+        f'<rect x="0" y="0" width="{_W}" height="{_H}" fill="white"/>'
+        f'<text x="{_W / 2}" y="17" text-anchor="middle" font-size="13" font-weight="bold">'
+        f"{e(title)}</text>"
+        f'<rect x="{_sx(0):.1f}" y="{_sy(1):.1f}" width="{_sx(1) - _sx(0):.1f}" '
+        f'height="{_sy(0) - _sy(1):.1f}" fill="#fafafa" stroke="#ddd" stroke-dasharray="4 3"/>'
+        f'<text x="{(_sx(0) + _sx(1)) / 2:.1f}" y="{(_sy(0) + _sy(1)) / 2:.1f}" '
+        f'text-anchor="middle" font-size="12" fill="#666">{e(message)}</text></svg>'
     )
-    return "".join(parts)
 
 
 def _roc_svg(reports: Sequence[EvalReport]) -> str:
@@ -812,10 +826,9 @@ def _roc_svg(reports: Sequence[EvalReport]) -> str:
         color = _COLORS[i % len(_COLORS)]
         parts.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2"/>')
         auc = r.score_metrics.get("roc_auc")
-        name = r.judge if len(r.judge) <= 24 else r.judge[:23] + "…"
-        drawn.append(f"AUC {_fmt(auc.value if auc else None)} {name}")
+        drawn.append((f"AUC {_fmt(auc.value if auc else None)} {r.judge}", color))
     if not drawn:
-        return _message_svg(title, "no scores, or only one class: no ROC curve")
+        return _message_svg(title, "no probabilities, or only one class")
     parts += _legend(drawn)
     parts.append("</svg>")
     return "".join(parts)
