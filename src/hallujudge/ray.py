@@ -35,7 +35,7 @@ import ray
 from . import _metrics as mt
 from ._judge import Judge
 from ._ratelimit import RateLimiter
-from ._report import Columns, EvalReport, Price, _count_metrics, build_report
+from ._report import Columns, EvalReport, Price, build_report, count_metrics
 from ._types import Example, Verdict
 
 if TYPE_CHECKING:
@@ -516,8 +516,8 @@ def _build(
     with_score = sum(p + q for p, q in stats.grid.values())
     fields = {f.name: getattr(skeleton, f.name) for f in dataclasses.fields(EvalReport)}
     fields.update(
-        metrics=_count_metrics(counts, cis["scored"]),
-        metrics_strict=_count_metrics(
+        metrics=count_metrics(counts, cis["scored"]),
+        metrics_strict=count_metrics(
             (pos_ok, neg_flag + neg_uns, pos_miss + pos_uns, neg_ok), cis["strict"]
         ),
         score_metrics=_score_metrics(stats, bootstrap, seed),
