@@ -75,6 +75,7 @@ if TYPE_CHECKING:
     from ._judge import (
         Judge,
     )
+    from ._judging import JudgeMethods, JudgeProtocol
     from ._prompts import (
         PromptStrategy,
         available_prompts,
@@ -128,6 +129,8 @@ _HOME: dict[str, str] = {
     "Judge": "._judge",
     "JudgeOutputError": "._errors",
     "JudgeSettings": "._settings",
+    "JudgeProtocol": "._judging",
+    "JudgeMethods": "._judging",
     "Lineage": "._finetune",
     "Message": "._backends",
     "MissingExtraError": "._errors",
@@ -182,7 +185,9 @@ __all__ = [
     "HallujudgeError",
     "InvalidInputError",
     "Judge",
+    "JudgeMethods",
     "JudgeOutputError",
+    "JudgeProtocol",
     "JudgeSettings",
     "Lineage",
     "Message",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._judge import Judge
+    from ._judging import JudgeProtocol
     from ._report import EvalReport
     from ._types import Example, Verdict
 
@@ -24,11 +24,11 @@ class EvalCallback:
     Methods are called on the event loop; keep them quick.
     """
 
-    def on_start(self, judge: Judge, dataset_info: dict[str, Any]) -> None:
+    def on_start(self, judge: JudgeProtocol, dataset_info: dict[str, Any]) -> None:
         """Before the first row of a judge's run."""
 
     def on_result(self, index: int, example: Example, verdict: Verdict, cached: bool) -> None:
         """After each row (``cached``: the verdict came from the cache, no model call)."""
 
-    def on_end(self, judge: Judge, report: EvalReport) -> None:
+    def on_end(self, judge: JudgeProtocol, report: EvalReport) -> None:
         """After the report of a judge's run is built."""

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from ._errors import ConfigurationError
-from ._judge import Judge
+from ._judging import JudgeMethods, JudgeProtocol
 from ._types import Example, Verdict
 
 __all__ = ["Cascade"]
 
 
-class Cascade(Judge):
+class Cascade(JudgeMethods):
     """A chain of judges, cheapest first.
 
     A judge's verdict is final when its score lies outside the uncertain ``band`` (or, for the
@@ -31,20 +32,20 @@ class Cascade(Judge):
 
     def __init__(
         self,
-        judges: Sequence[Judge],
+        judges: Sequence[JudgeProtocol],
         *,
         band: tuple[float, float] = (0.2, 0.8),
         concurrency: int = 16,
     ) -> None:
-        if len(judges) < 2 or not all(isinstance(j, Judge) for j in judges):
-            raise ConfigurationError("a Cascade needs two or more Judge objects, cheapest first")
+        if len(judges) < 2 or not all(isinstance(j, JudgeProtocol) for j in judges):
+            raise ConfigurationError("a Cascade needs two or more judges, cheapest first")
         low, high = band
         if not 0.0 <= low <= high <= 1.0:
             raise ConfigurationError("band must be (low, high) with 0 <= low <= high <= 1")
-        # The base class provides score/score_many/aiter_scores and the sync twins on top of
-        # ajudge; its backend slot names the first judge.
-        super().__init__(judges[0].backend, concurrency=concurrency)
+        if concurrency < 1:
+            raise ConfigurationError("concurrency must be at least 1")
         self.judges = list(judges)
+        self.concurrency = concurrency
         self.band = (low, high)
 
     @property
@@ -82,3 +83,7 @@ class Cascade(Judge):
                 "latency_s": time.perf_counter() - started,  # every level it went through
             }
         )
+
+    async def aclose(self) -> None:
+        """Close every judge of the chain."""
+        await asyncio.gather(*(judge.aclose() for judge in self.judges))

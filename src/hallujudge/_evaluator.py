@@ -33,12 +33,11 @@ import numpy as np
 
 from . import _metrics as mt
 from . import _tracing
-from ._backends._base import Request, Response
-from ._backends._fake import FunctionBackend
 from ._cache import DEFAULT_CACHE_PATH, VerdictCache, cache_key, cacheable
 from ._callbacks import EvalCallback
 from ._errors import CacheError, ConfigurationError, DataError
 from ._judge import Judge
+from ._judging import JudgeMethods, JudgeProtocol, iter_scores
 from ._report import Columns, Comparison, EvalReport, Price, build_report
 from ._sync import run_sync
 from ._types import Example, Verdict
@@ -58,8 +57,9 @@ __all__ = [
 ]
 
 JudgeFn = Callable[[str, str], Verdict | Awaitable[Verdict]]
-JudgeLike = Judge | JudgeFn
-"""A :class:`Judge` (or subclass), or a plain sync/async ``(document, summary) -> Verdict``."""
+JudgeLike = JudgeProtocol | JudgeFn
+"""A judge (a :class:`Judge`, a :class:`Cascade`, anything implementing
+:class:`~hallujudge.JudgeProtocol`), or a plain sync/async ``(document, summary) -> Verdict``."""
 
 Objective = Literal["balanced_accuracy", "f1"] | tuple[Literal["recall"], float]
 """What :func:`fit_threshold` optimises: a metric to maximise, or a recall to reach."""
@@ -132,11 +132,7 @@ def _as_metric(item: CustomMetric | Callable[..., Any]) -> CustomMetric:
 # -- plain callables as judges ---------------------------------------------------------------
 
 
-def _unused_backend(request: Request) -> Response:  # pragma: no cover - never called
-    raise ConfigurationError("a CallableJudge does not call a backend")
-
-
-class CallableJudge(Judge):
+class CallableJudge(JudgeMethods):
     """A plain function ``(document, summary) -> Verdict`` (sync or async) used as a Judge.
 
     Sync functions run in worker threads so several rows can be in flight. An exception becomes
@@ -147,9 +143,10 @@ class CallableJudge(Judge):
         name: The judge's name in reports (default: the function's qualified name).
     """
 
-    def __init__(self, fn: JudgeFn, *, name: str | None = None) -> None:
+    def __init__(self, fn: JudgeFn, *, name: str | None = None, concurrency: int = 16) -> None:
         label = name or getattr(fn, "__qualname__", None) or type(fn).__name__
-        super().__init__(FunctionBackend(_unused_backend, name=f"callable:{label}"))
+        self._model = f"callable:{label}"
+        self.concurrency = concurrency
         self.fn = fn
         self._is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
             getattr(fn, "__call__", None)  # noqa: B004 - async callable objects
@@ -160,6 +157,11 @@ class CallableJudge(Judge):
             source = repr(fn)
         # Part of the cache key: editing the function's code invalidates its cached verdicts.
         self._source_sha = hashlib.sha256(source.encode()).hexdigest()[:16]
+
+    @property
+    def model(self) -> str:
+        """``callable:NAME``, as written into verdicts and reports."""
+        return self._model
 
     @property
     def prompt(self) -> str:
@@ -199,13 +201,13 @@ class CallableJudge(Judge):
         return verdict.model_copy(update=update) if update else verdict
 
 
-def as_judge(judge: JudgeLike) -> Judge:
-    """Accept a Judge as is, and wrap a plain callable in a :class:`CallableJudge`.
+def as_judge(judge: JudgeLike) -> JudgeProtocol:
+    """Accept a judge as is, and wrap a plain callable in a :class:`CallableJudge`.
 
     Raises:
         ConfigurationError: For anything else.
     """
-    if isinstance(judge, Judge):
+    if isinstance(judge, JudgeProtocol):
         return judge
     if callable(judge):
         return CallableJudge(judge)
@@ -543,7 +545,7 @@ class Evaluator:
         inputs=_tracing.evaluator_inputs,
         output=_tracing.report_output,
     )
-    async def _evaluate(self, judge: Judge) -> EvalReport:
+    async def _evaluate(self, judge: JudgeProtocol) -> EvalReport:
         self._check_labels_upfront()
         run = _Run(self, judge)  # opens the cache: a bad one fails here, before any paid call
         run.start()
@@ -602,7 +604,7 @@ class _Run:
     survives a kill; ``close`` closes what ``start`` opened; ``build_report`` makes the report.
     """
 
-    def __init__(self, evaluator: Evaluator, judge: Judge) -> None:
+    def __init__(self, evaluator: Evaluator, judge: JudgeProtocol) -> None:
         self.ev = evaluator
         self.judge = judge
         self.settings = judge.settings()
@@ -639,7 +641,7 @@ class _Run:
         """Judge every row the cache does not answer, committing and reporting each verdict."""
         judge, ev = self.judge, self.ev
         scores = (
-            judge.aiter_scores(self._feed(), concurrency=ev.concurrency)
+            iter_scores(judge, self._feed(), concurrency=ev.concurrency)
             if ev.mode == "live"
             else _batch_scores(judge, self._feed(), ev.batch_options)
         )
@@ -750,9 +752,14 @@ def _hash_row(hasher: Any, example: Example) -> None:
 
 
 async def _batch_scores(
-    judge: Judge, examples: Iterator[Example], options: dict[str, Any]
+    judge: JudgeProtocol, examples: Iterator[Example], options: dict[str, Any]
 ) -> AsyncIterator[tuple[int, Verdict]]:
     """Batch mode: every cache miss in one batch job, yielded like ``aiter_scores``."""
+    if not isinstance(judge, Judge):
+        raise ConfigurationError(
+            f"mode='batch' needs a model-backed Judge; {judge.model} has no batch API "
+            "(use mode='live')"
+        )
     verdicts = await judge.abatch_score(list(examples), **options)
     for position, verdict in enumerate(verdicts):
         yield position, verdict

@@ -35,6 +35,7 @@ from . import _observe
 from ._claims import split_sentences
 from ._errors import ConfigurationError, HallucinationError
 from ._judge import Judge
+from ._judging import JudgeProtocol
 from ._sync import run_sync
 from ._types import Example, Span, Verdict
 
@@ -181,8 +182,9 @@ class Guard:
             raise ConfigurationError(
                 f"breaker_reset_s must be a positive number, not {breaker_reset_s!r}"
             )
-        self.judge = judge if isinstance(judge, Judge) else Judge(judge)
-        self.threshold = self.judge.threshold if threshold is None else threshold
+        self.judge = judge if isinstance(judge, JudgeProtocol) else Judge(judge)
+        default = getattr(self.judge, "threshold", 0.5)  # a Judge's own; else 0.5
+        self.threshold = default if threshold is None else threshold
         self.on_fail: OnFail = on_fail
         self.on_error: OnError = on_error
         self.timeout_s = timeout_s

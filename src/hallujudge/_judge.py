@@ -7,7 +7,7 @@ import copy
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from . import _observe, _tracing
@@ -19,10 +19,10 @@ from ._errors import (
     BackendError,
     BackendTimeoutError,
     ConfigurationError,
-    InvalidInputError,
     JudgeOutputError,
     RateLimitError,
 )
+from ._judging import JudgeMethods, PairLike, to_example
 from ._prompts import PromptStrategy, get_prompt
 from ._ratelimit import RateLimiter
 from ._retry import RetryPolicy
@@ -41,48 +41,8 @@ _MIN_ROOM = 64  # tokens: less room than this for the document and a pair cannot
 
 logger = logging.getLogger("hallujudge")
 
-PairLike = Example | tuple[str, str] | dict[str, Any]
-"""What ``score_many`` accepts per item: an Example, a (document, summary) tuple, or a dict."""
 
-
-def to_example(item: PairLike) -> Example:
-    """Normalise one input of ``score_many`` into an :class:`Example`.
-
-    Args:
-        item: An Example, a ``(document, summary)`` tuple, or a dict with ``document`` and
-            ``summary`` (or ``premise`` and ``hypothesis``) keys.
-
-    Returns:
-        The example.
-
-    Raises:
-        ConfigurationError: For any other shape.
-    """
-    if isinstance(item, Example):
-        return item
-    if isinstance(item, tuple) and len(item) == 2:
-        _check_text("document", item[0])
-        _check_text("summary", item[1])
-        return Example(document=item[0], summary=item[1])
-    if isinstance(item, dict):
-        doc = item.get("document", item.get("premise"))
-        summ = item.get("summary", item.get("hypothesis"))
-        if doc is not None and summ is not None:
-            _check_text("document", doc)
-            _check_text("summary", summ)
-            return Example(document=doc, summary=summ)
-    raise ConfigurationError(
-        "each item must be an Example, a (document, summary) tuple, or a dict with "
-        f"'document' and 'summary' keys; got {type(item).__name__}"
-    )
-
-
-def _check_text(name: str, value: object) -> None:
-    if not isinstance(value, str):
-        raise InvalidInputError(f"{name} must be str, not {type(value).__name__}")
-
-
-class Judge:
+class Judge(JudgeMethods):
     """A hallucination judge: is this summary factually consistent with this document?
 
     Args:
@@ -311,28 +271,6 @@ class Judge:
         return clone
 
     # -- one pair -------------------------------------------------------------------------
-
-    def score(self, document: str, summary: str) -> Verdict:
-        """Judge one pair. Sync twin of :meth:`ascore`."""
-        return run_sync(self.ascore(document, summary), async_name="judge.ascore")
-
-    async def ascore(self, document: str, summary: str) -> Verdict:
-        """Judge one pair.
-
-        Args:
-            document: The source text.
-            summary: The text to check against it.
-
-        Returns:
-            The verdict. Failures (after retries) and unreadable answers give an ``unscored``
-            verdict with ``error`` set; they never raise.
-
-        Raises:
-            ConfigurationError: If ``document`` or ``summary`` is not a string.
-        """
-        _check_text("document", document)
-        _check_text("summary", summary)
-        return await self.ajudge(Example(document=document, summary=summary))
 
     @_observe.observed("judgment")
     @_tracing.traced("hallujudge.Judge.score", inputs=_tracing.judge_inputs)
@@ -620,82 +558,6 @@ class Judge:
 
     # -- many pairs -----------------------------------------------------------------------
 
-    def score_many(
-        self, items: Iterable[PairLike], *, concurrency: int | None = None
-    ) -> list[Verdict]:
-        """Judge many pairs. Sync twin of :meth:`ascore_many`."""
-        return run_sync(
-            self.ascore_many(items, concurrency=concurrency), async_name="judge.ascore_many"
-        )
-
-    @_tracing.traced(
-        "hallujudge.Judge.score_many", inputs=_tracing.many_inputs, output=_tracing.many_output
-    )
-    async def ascore_many(
-        self, items: Iterable[PairLike], *, concurrency: int | None = None
-    ) -> list[Verdict]:
-        """Judge many pairs with bounded concurrency.
-
-        Args:
-            items: Pairs, Examples, dicts, or a Dataset.
-            concurrency: Judgments in flight at once (default: the judge's ``concurrency``).
-
-        Returns:
-            Exactly one Verdict per input, in input order.
-        """
-        examples = [to_example(item) for item in items]
-        results: list[Verdict | None] = [None] * len(examples)
-        async for index, verdict in self.aiter_scores(examples, concurrency=concurrency):
-            results[index] = verdict
-        missing = [i for i, v in enumerate(results) if v is None]
-        if missing:  # pragma: no cover - aiter_scores yields every index exactly once
-            raise AssertionError(f"rows {missing[:5]} were not judged")
-        return [v for v in results if v is not None]
-
-    async def aiter_scores(
-        self, examples: Iterable[PairLike], *, concurrency: int | None = None
-    ) -> AsyncIterator[tuple[int, Verdict]]:
-        """Yield ``(index, verdict)`` as judgments finish, with bounded concurrency.
-
-        Streams: at most ``concurrency`` examples are held at once, so the input may be a
-        generator over millions of rows.
-
-        Args:
-            examples: The pairs to judge: Examples, ``(document, summary)`` tuples or dicts.
-            concurrency: Judgments in flight at once.
-
-        Yields:
-            The input position and its verdict, in completion order.
-        """
-        limit = self.concurrency if concurrency is None else concurrency
-        if limit < 1:
-            raise ConfigurationError("concurrency must be at least 1")
-        source = iter(enumerate(examples))
-        pending: set[asyncio.Task[tuple[int, Verdict]]] = set()
-
-        async def run(index: int, item: PairLike) -> tuple[int, Verdict]:
-            # a tuple here used to fail with AttributeError; a bad shape is ConfigurationError
-            return index, await self.ajudge(to_example(item))
-
-        def refill() -> None:
-            while len(pending) < limit:
-                nxt = next(source, None)
-                if nxt is None:
-                    return
-                pending.add(asyncio.ensure_future(run(*nxt)))
-
-        refill()
-        try:
-            while pending:
-                done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    pending.discard(task)
-                    yield task.result()
-                refill()
-        finally:
-            for task in pending:
-                task.cancel()
-
     def batch_score(self, items: Iterable[PairLike], **options: Any) -> list[Verdict]:
         """Judge many pairs through Mistral's Batch API. Sync twin of :meth:`abatch_score`."""
         return run_sync(self.abatch_score(items, **options), async_name="judge.abatch_score")
@@ -740,22 +602,6 @@ class Judge:
     async def aclose(self) -> None:
         """Close the backend's connections."""
         await self.backend.aclose()
-
-    def close(self) -> None:
-        """Close the backend's connections. Sync twin of :meth:`aclose`."""
-        run_sync(self.aclose(), async_name="judge.aclose")
-
-    async def __aenter__(self) -> Judge:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    def __enter__(self) -> Judge:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _estimated_tokens(request: Request) -> int:

@@ -528,7 +528,7 @@ def judge_inputs(bound: dict[str, Any]) -> dict[str, Any]:
         shown["example_id"] = example.id
     if example.source is not None:
         shown["source"] = example.source
-    return cast(dict[str, Any], scrub(shown, backend_secrets(judge.backend)))
+    return cast(dict[str, Any], scrub(shown, backend_secrets(getattr(judge, "backend", None))))
 
 
 def evaluator_inputs(bound: dict[str, Any]) -> dict[str, Any]:
@@ -557,7 +557,7 @@ def evaluator_inputs(bound: dict[str, Any]) -> dict[str, Any]:
             for name in ("concurrency", "bootstrap", "seed", "threshold")
         },
     }
-    return cast(dict[str, Any], scrub(shown, backend_secrets(judge.backend)))
+    return cast(dict[str, Any], scrub(shown, backend_secrets(getattr(judge, "backend", None))))
 
 
 def report_output(report: Any) -> Any:
@@ -594,7 +594,7 @@ def many_inputs(bound: dict[str, Any]) -> dict[str, Any]:
         "concurrency": bound.get("concurrency") or judge.concurrency,
         "items": len(items) if isinstance(items, Sized) else None,
     }
-    return cast(dict[str, Any], scrub(shown, backend_secrets(judge.backend)))
+    return cast(dict[str, Any], scrub(shown, backend_secrets(getattr(judge, "backend", None))))
 
 
 def many_output(verdicts: Sequence[Verdict]) -> dict[str, Any]:

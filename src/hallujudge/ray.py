@@ -34,6 +34,7 @@ import ray
 
 from . import _metrics as mt
 from ._judge import Judge
+from ._judging import JudgeProtocol
 from ._ratelimit import RateLimiter
 from ._report import Columns, EvalReport, Price, build_report, count_metrics
 from ._types import Example, Verdict
@@ -445,7 +446,7 @@ def _collect(
 
 def report(
     ds: ray.data.Dataset,
-    judge: Judge | str,
+    judge: JudgeProtocol | str,
     *,
     label_column: str = "label",
     prefix: str = "verdict_",
@@ -475,14 +476,14 @@ def report(
         The report; see :class:`DatasetReport` for what is exact.
     """
     started = time.perf_counter()
-    judge = judge if isinstance(judge, Judge) else Judge(judge)
+    judge = judge if isinstance(judge, JudgeProtocol) else Judge(judge)
     stats = _collect(ds, label_column, prefix, id_column, sample)
     return _build(stats, judge, name, bootstrap, seed, price, time.perf_counter() - started)
 
 
 def _build(
     stats: _Stats,
-    judge: Judge,
+    judge: JudgeProtocol,
     name: str,
     bootstrap: int,
     seed: int,

@@ -38,7 +38,8 @@ from pydantic import BaseModel, PrivateAttr
 from ._callbacks import EvalCallback
 from ._errors import ConfigurationError
 from ._extras import import_extra
-from ._judge import Judge, PairLike, to_example
+from ._judge import PairLike, to_example
+from ._judging import JudgeProtocol
 from ._metrics import POSITIVE_CLASS, classification_from_counts
 from ._tracing import backend_secrets, is_tracing, scrub, verdict_to_dict
 from ._types import Example, Verdict
@@ -84,10 +85,10 @@ class JudgeModel(weave.Model):
     judge_model: str
     prompt: str
     settings: dict[str, Any]
-    _judge: Judge | None = PrivateAttr(default=None)
+    _judge: JudgeProtocol | None = PrivateAttr(default=None)
 
     @property
-    def judge(self) -> Judge:
+    def judge(self) -> JudgeProtocol:
         """The wrapped judge.
 
         Raises:
@@ -133,11 +134,11 @@ class JudgeModel(weave.Model):
                 "'hypothesis'); rename the columns or pass preprocess_model_input= to "
                 "weave.Evaluation"
             )
-        verdict = await self.judge.ascore(doc, summ)
+        verdict = await self.judge.ajudge(to_example((doc, summ)))
         return verdict_to_dict(verdict)
 
 
-def as_model(judge: Judge, *, name: str | None = None) -> JudgeModel:
+def as_model(judge: JudgeProtocol, *, name: str | None = None) -> JudgeModel:
     """Wrap a judge as a ``weave.Model`` for ``weave.Evaluation``.
 
     Args:
@@ -150,12 +151,13 @@ def as_model(judge: Judge, *, name: str | None = None) -> JudgeModel:
     Raises:
         ConfigurationError: If ``judge`` is not a Judge.
     """
-    if not isinstance(judge, Judge):
+    if not isinstance(judge, JudgeProtocol):
         raise ConfigurationError(
-            f"as_model() takes a hallujudge Judge, not {type(judge).__name__}; "
-            "build one with Judge('model-name')"
+            f"as_model() takes a hallujudge judge (Judge, Cascade, ...), not "
+            f"{type(judge).__name__}; build one with Judge('model-name')"
         )
-    settings = cast(dict[str, Any], scrub(judge.settings(), backend_secrets(judge.backend)))
+    secrets = backend_secrets(getattr(judge, "backend", None))
+    settings = cast(dict[str, Any], scrub(judge.settings(), secrets))
     default_name = re.sub(r"[^\w.-]+", "-", f"{judge.model}-{judge.prompt}").strip("-")
     model = JudgeModel(
         name=name or default_name, judge_model=judge.model, prompt=judge.prompt, settings=settings
@@ -532,7 +534,7 @@ class WeaveCallback(EvalCallback):
         self._dataset: dict[str, Any] = {}
         self._rows: dict[int, tuple[Example, Verdict]] = {}
 
-    def on_start(self, judge: Judge, dataset_info: dict[str, Any]) -> None:
+    def on_start(self, judge: JudgeProtocol, dataset_info: dict[str, Any]) -> None:
         """Check that Weave is initialised and start collecting rows."""
         _require_client("WeaveCallback")
         self._dataset = dict(dataset_info)
@@ -543,7 +545,7 @@ class WeaveCallback(EvalCallback):
         if self.predictions:
             self._rows[index] = (example, verdict)
 
-    def on_end(self, judge: Judge, report: Any) -> None:
+    def on_end(self, judge: JudgeProtocol, report: Any) -> None:
         """Log the predictions and the report's metrics as one Weave evaluation.
 
         A Weave failure must not cost the user the report they paid for: it is logged as a
@@ -557,8 +559,8 @@ class WeaveCallback(EvalCallback):
         finally:
             self._rows = {}
 
-    def _log(self, judge: Judge, report: Any) -> None:
-        settings = scrub(judge.settings(), backend_secrets(judge.backend))
+    def _log(self, judge: JudgeProtocol, report: Any) -> None:
+        settings = scrub(judge.settings(), backend_secrets(getattr(judge, "backend", None)))
         model = {
             "name": _object_name("hallujudge", judge.model, judge.prompt),
             "judge_model": judge.model,
