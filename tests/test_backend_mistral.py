@@ -36,7 +36,20 @@ from fakes.openapi import SPEC_QUIRKS, OpenAPISpec, mistral_spec
 
 pytest.importorskip("mistralai")
 
-from hallujudge._backends._base import Request
+from hallujudge import (
+    AuthenticationError,
+    BackendConnectionError,
+    BackendError,
+    BackendTimeoutError,
+    BadRequestError,
+    ConfigurationError,
+    Example,
+    Judge,
+    RateLimitError,
+    Request,
+    ServerError,
+    get_prompt,
+)
 from hallujudge._backends.mistral import (
     CLASSIFIER_LABELS,
     CLASSIFIER_TARGET,
@@ -46,20 +59,7 @@ from hallujudge._backends.mistral import (
     classifier_input,
     map_mistral_error,
 )
-from hallujudge._errors import (
-    AuthenticationError,
-    BackendConnectionError,
-    BackendError,
-    BackendTimeoutError,
-    BadRequestError,
-    ConfigurationError,
-    RateLimitError,
-    ServerError,
-)
-from hallujudge._judge import Judge
-from hallujudge._prompts import get_prompt
 from hallujudge._tracing import REDACTED
-from hallujudge._types import Example
 
 needs_spec = pytest.mark.skipif(mistral_spec() is None, reason="../shared/mistral absent")
 

@@ -28,19 +28,19 @@ from fakes.openai_server import (
     slow,
     tokenize,
 )
-from hallujudge._backends._base import Request
-from hallujudge._backends._openai import OpenAIBackend
-from hallujudge._errors import (
+from hallujudge import (
     AuthenticationError,
     BackendConnectionError,
     BackendTimeoutError,
     BadRequestError,
     ConfigurationError,
+    Example,
+    Judge,
     RateLimitError,
+    Request,
     ServerError,
 )
-from hallujudge._judge import Judge
-from hallujudge._types import Example
+from hallujudge._backends._openai import OpenAIBackend
 
 MODEL = "org/model-ft"  # a vLLM served-model name with a slash, as fine-tunes usually have
 DOC = "The council voted on Tuesday to close the Mill Street library in March."

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hallujudge import get_prompt
+from hallujudge import Dataset, get_prompt
 from hallujudge._cli import main
-from hallujudge._dataset import Dataset
 from hallujudge._dataset._ops import document_key
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

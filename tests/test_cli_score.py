@@ -12,12 +12,18 @@ from typing import Any
 
 import pytest
 
+from hallujudge import (
+    AuthenticationError,
+    Backend,
+    FakeBackend,
+    FunctionBackend,
+    Request,
+    Response,
+    Span,
+    Verdict,
+)
 from hallujudge._backends import _resolver
-from hallujudge._backends._base import Backend, Request, Response
-from hallujudge._backends._fake import FakeBackend, FunctionBackend
 from hallujudge._cli import build_parser, main
-from hallujudge._errors import AuthenticationError
-from hallujudge._types import Span, Verdict
 
 DOC = "The Ellerby council voted on Tuesday to close the Mill Street library in March."
 SUMMARY = "The library will close in May."

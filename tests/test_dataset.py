@@ -14,8 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hallujudge import ConfigurationError, DataError, Example, get_prompt
-from hallujudge._dataset import Dataset
+from hallujudge import ConfigurationError, DataError, Dataset, Example, get_prompt
 from hallujudge._dataset._formats import clean_fib_summary
 from hallujudge._dataset._ops import document_key
 

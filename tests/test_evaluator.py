@@ -12,8 +12,12 @@ import pytest
 from sklearn import metrics as skm
 
 from hallujudge import (
+    Comparison,
     ConfigurationError,
     DataError,
+    EvalCallback,
+    EvalReport,
+    Evaluator,
     Example,
     FakeBackend,
     FunctionBackend,
@@ -23,16 +27,11 @@ from hallujudge import (
     ServerError,
     Usage,
     Verdict,
-)
-from hallujudge._cache import VerdictCache
-from hallujudge._evaluator import (
-    EvalCallback,
-    Evaluator,
+    VerdictCache,
     aggregate_metric,
     fit_threshold,
     row_metric,
 )
-from hallujudge._report import Comparison, EvalReport
 
 
 def make_rows(n: int = 40) -> list[Example]:

@@ -9,8 +9,15 @@ from typing import Any
 
 import pytest
 
-from hallujudge._backends._fake import FakeBackend
-from hallujudge._errors import ConfigurationError, DataError
+from hallujudge import (
+    ConfigurationError,
+    DataError,
+    Example,
+    FakeBackend,
+    FineTuner,
+    Judge,
+    get_prompt,
+)
 from hallujudge._finetune._data import (
     Limits,
     build_records,
@@ -23,10 +30,6 @@ from hallujudge._finetune._data import (
 )
 from hallujudge._finetune._lineage import DataStats, Lineage
 from hallujudge._finetune._mistral import wandb_integration
-from hallujudge._finetune._tuner import FineTuner
-from hallujudge._judge import Judge
-from hallujudge._prompts import get_prompt
-from hallujudge._types import Example
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -20,16 +20,16 @@ from fakes.mistral_server import (
     rate_limited,
     server_error,
 )
-from hallujudge._errors import (
+from hallujudge import (
     BackendTimeoutError,
     BadRequestError,
     ConfigurationError,
+    Example,
     FineTuneError,
+    Judge,
 )
 from hallujudge._finetune import FineTuner, Lineage, judge_from_job
 from hallujudge._finetune._data import CLASSIFIER_LABELS, CLASSIFIER_TARGET
-from hallujudge._judge import Judge
-from hallujudge._types import Example
 
 API_KEY = "test-mistral-key-0123456789"
 

@@ -6,10 +6,8 @@ import asyncio
 
 import pytest
 
-from hallujudge import FunctionBackend, HallucinationError, Judge, Request, Response
-from hallujudge._cascade import Cascade
+from hallujudge import Cascade, FunctionBackend, Guard, HallucinationError, Judge, Request, Response
 from hallujudge._claims import split_sentences
-from hallujudge._guard import Guard
 
 CONTEXT = "The museum opened in 1998. It holds 4,000 paintings. Entry is free on Sundays."
 

@@ -12,17 +12,21 @@ from collections.abc import Iterator
 import pydantic
 import pytest
 
-from hallujudge._backends._base import Request, Response
-from hallujudge._backends._fake import FakeBackend, FunctionBackend
-from hallujudge._errors import (
+from hallujudge import (
     BadRequestError,
     ConfigurationError,
+    Example,
+    FakeBackend,
+    FunctionBackend,
     JudgeOutputError,
     RateLimitError,
+    Request,
+    Response,
     ServerError,
+    Usage,
+    Verdict,
 )
 from hallujudge._judge import Judge, to_example
-from hallujudge._types import Example, Usage, Verdict
 
 YES = '{"consistency": 1, "reason": "supported"}'
 NO = '{"consistency": 0, "reason": "not supported"}'

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hallujudge import available_prompts, get_prompt
 from hallujudge._parse import ParsedAnswer, parse_answer
-from hallujudge._prompts import available_prompts, get_prompt
 
 CONSISTENT = 1
 INCONSISTENT = 0

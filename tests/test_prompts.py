@@ -12,10 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hallujudge._backends._base import Message, TokenLogprob
-from hallujudge._backends._fake import FakeBackend
-from hallujudge._errors import ConfigurationError
-from hallujudge._judge import Judge
+from hallujudge import ConfigurationError, Example, FakeBackend, Judge, Message, TokenLogprob
 from hallujudge._prompts import (
     _REGISTRY,
     FineTunePrompt,
@@ -28,7 +25,6 @@ from hallujudge._prompts import (
     get_prompt,
     register_prompt,
 )
-from hallujudge._types import Example
 
 BUILT_IN = ["zero-shot", "one-shot", "fine-tune", "json-schema", "reason-first"]
 # Text that breaks naive str.format / %-formatting / JSON templating if a strategy used them.

@@ -10,9 +10,7 @@ import time
 import pytest
 
 from fakes.mistral_server import GARBAGE_ANSWER, INCONSISTENT_MARKER, Chaos, MistralFakeServer
-from hallujudge._backends._fake import FakeBackend
-from hallujudge._errors import ConfigurationError, RateLimitError, ServerError
-from hallujudge._judge import Judge
+from hallujudge import ConfigurationError, FakeBackend, Judge, RateLimitError, ServerError
 from hallujudge._ratelimit import AdaptiveLimit, TokenBudget
 from hallujudge._retry import RetryPolicy
 

@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hallujudge import Example, Verdict
+from hallujudge import Comparison, EvalReport, Example, Verdict
 from hallujudge import _metrics as mt
 from hallujudge._cli import main
 from hallujudge._evaluator import CallableJudge, Evaluator, row_metric
-from hallujudge._report import Comparison, EvalReport
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

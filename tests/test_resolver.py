@@ -7,12 +7,9 @@ from typing import Any
 
 import pytest
 
+from hallujudge import Backend, ConfigurationError, FakeBackend, Judge, Request, Response
 from hallujudge._backends import _resolver
-from hallujudge._backends._base import Backend, Request, Response
-from hallujudge._backends._fake import FakeBackend
 from hallujudge._backends._resolver import available_backends, register_backend, resolve_backend
-from hallujudge._errors import ConfigurationError
-from hallujudge._judge import Judge
 
 HAS_MISTRAL = importlib.util.find_spec("mistralai") is not None
 HAS_OPENAI = importlib.util.find_spec("hallujudge._backends._openai") is not None

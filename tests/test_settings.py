@@ -7,12 +7,8 @@ from typing import Any
 import pydantic
 import pytest
 
-from hallujudge import Evaluator, Example
-from hallujudge._backends._fake import FakeBackend
+from hallujudge import ConfigurationError, Evaluator, Example, FakeBackend, Judge, JudgeSettings
 from hallujudge._cache import cache_key
-from hallujudge._errors import ConfigurationError
-from hallujudge._judge import Judge
-from hallujudge._settings import JudgeSettings
 
 DOC = "The bridge opened in 1932. It spans the river."
 SUMMARY = "The bridge opened in 1932. It is red."

@@ -12,12 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from hallujudge._backends._base import Backend, Request, Response
-from hallujudge._backends._fake import FakeBackend
-from hallujudge._errors import ConfigurationError
-from hallujudge._judge import Judge
+from hallujudge import Backend, ConfigurationError, Example, FakeBackend, Judge, Request, Response
 from hallujudge._sync import run_sync
-from hallujudge._types import Example
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -26,18 +26,18 @@ from fakes.openai_server import FakeOpenAIServer
 from fakes.weave_server import FAKE_WANDB_API_KEY, FakeWeaveServer
 from hallujudge import (
     AuthenticationError,
+    ConfigurationError,
+    Evaluator,
+    Example,
     FakeBackend,
     FunctionBackend,
     Judge,
+    Lineage,
     Response,
     ServerError,
     Usage,
     _tracing,
 )
-from hallujudge._errors import ConfigurationError
-from hallujudge._evaluator import Evaluator
-from hallujudge._finetune._lineage import Lineage
-from hallujudge._types import Example
 from hallujudge.weave import (
     JudgeModel,
     WeaveCallback,

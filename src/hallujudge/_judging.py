@@ -217,7 +217,7 @@ class JudgeMethods:
             raise AssertionError(f"rows {missing[:5]} were not judged")
         return [v for v in results if v is not None]
 
-    async def aiter_scores(
+    def aiter_scores(
         self, examples: Iterable[PairLike], *, concurrency: int | None = None
     ) -> AsyncIterator[tuple[int, Verdict]]:
         """Yield ``(index, verdict)`` as judgments finish, with bounded concurrency.
@@ -232,8 +232,7 @@ class JudgeMethods:
         Yields:
             The input position and its verdict, in completion order.
         """
-        async for item in iter_scores(cast(JudgeProtocol, self), examples, concurrency=concurrency):
-            yield item
+        return iter_scores(cast(JudgeProtocol, self), examples, concurrency=concurrency)
 
     async def aclose(self) -> None:
         """Release connections and workers (nothing, unless the judge holds some)."""
