@@ -320,16 +320,19 @@ class Judge(JudgeMethods):
     async def _judge_claims(self, example: Example) -> Verdict:
         sentences = split_sentences(example.summary) if self.claims == "sentence" else []
         parts = [example.model_copy(update={"summary": example.summary[a:b]}) for a, b in sentences]
-        calls = self._planned_calls(parts if len(parts) > 1 else [example])
+        parts = parts if len(parts) > 1 else [example]
+        rooms = [self._document_room(part) for part in parts]  # one prompt render per claim
+        calls = self._planned_calls(parts, rooms)
         if self.max_calls_per_pair is not None and calls > self.max_calls_per_pair:
             return _refused(
                 f"judging this pair would take {calls} model calls, over "
                 f"max_calls_per_pair={self.max_calls_per_pair} (windows of the long document x "
                 "sentences x samples): shorten the document, or raise max_calls_per_pair="
             )
-        if len(parts) <= 1:
-            return await self._judge_long_or_short(example)
-        verdicts = await asyncio.gather(*(self._judge_long_or_short(part) for part in parts))
+        if len(parts) == 1:
+            return await self._judge_long_or_short(example, rooms[0])
+        judged = zip(parts, rooms, strict=True)
+        verdicts = await asyncio.gather(*(self._judge_long_or_short(p, r) for p, r in judged))
         return combine_claims(example.summary, sentences, verdicts)
 
     def _document_room(self, example: Example) -> int | None:
@@ -347,11 +350,10 @@ class Judge(JudgeMethods):
         chars = room * CHARS_PER_TOKEN
         return split_windows(document, chars, overlap_chars=chars // 10)
 
-    def _planned_calls(self, parts: Sequence[Example]) -> int:
+    def _planned_calls(self, parts: Sequence[Example], rooms: Sequence[int | None]) -> int:
         """Backend calls (before retries) that judging these claims will make."""
         calls = 0
-        for part in parts:
-            room = self._document_room(part)
+        for part, room in zip(parts, rooms, strict=True):
             if room is None or estimate_tokens(part.document) <= room:
                 calls += 1
             elif room >= _MIN_ROOM and self.long_documents == "chunk":
@@ -363,8 +365,7 @@ class Judge(JudgeMethods):
         room = self._document_room(example)
         return room is None or estimate_tokens(example.document) <= room
 
-    async def _judge_long_or_short(self, example: Example) -> Verdict:
-        room = self._document_room(example)
+    async def _judge_long_or_short(self, example: Example, room: int | None) -> Verdict:
         if room is None or estimate_tokens(example.document) <= room:
             return await self._judge_sampled(example)
         budget, doc_tokens = self.max_input_tokens or 0, estimate_tokens(example.document)
