@@ -12,10 +12,12 @@ import pytest
 from hallujudge import (
     ConfigurationError,
     DataError,
+    Dataset,
     Example,
     FakeBackend,
     FineTuner,
     Judge,
+    Lineage,
     get_prompt,
 )
 from hallujudge._finetune._data import (
@@ -28,7 +30,7 @@ from hallujudge._finetune._data import (
     to_jsonl_bytes,
     validate_records,
 )
-from hallujudge._finetune._lineage import DataStats, Lineage
+from hallujudge._finetune._lineage import DataStats
 from hallujudge._finetune._mistral import wandb_integration
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -237,8 +239,6 @@ def test_document_split_keeps_documents_whole_and_is_reproducible() -> None:
 
 
 def test_content_hash_is_the_datasets_and_sees_label_changes() -> None:
-    from hallujudge._dataset import Dataset
-
     rows = pairs(5)
     assert content_hash(None, rows) == Dataset(rows).content_hash()
     assert content_hash(Dataset(rows), rows) == Dataset(rows).content_hash()

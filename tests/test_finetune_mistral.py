@@ -21,14 +21,20 @@ from fakes.mistral_server import (
     server_error,
 )
 from hallujudge import (
+    AuthenticationError,
+    BackendConnectionError,
     BackendTimeoutError,
     BadRequestError,
     ConfigurationError,
+    Dataset,
     Example,
     FineTuneError,
+    FineTuner,
     Judge,
+    Lineage,
+    ServerError,
+    get_prompt,
 )
-from hallujudge._finetune import FineTuner, Lineage, judge_from_job
 from hallujudge._finetune._data import CLASSIFIER_LABELS, CLASSIFIER_TARGET
 
 API_KEY = "test-mistral-key-0123456789"
@@ -151,15 +157,13 @@ def _canon(value: object) -> str:
 
 def _record(example: Example) -> dict[str, object]:
     from hallujudge._finetune._data import build_records
-    from hallujudge._prompts import get_prompt
 
     return build_records([example], job_type="completion", strategy=get_prompt("fine-tune"))[0]
 
 
 def test_dataset_hash_is_kept_when_validation_is_given(server: MistralFakeServer) -> None:
-    dataset_mod = pytest.importorskip("hallujudge._dataset")
-    train = dataset_mod.Dataset(pairs(12))
-    val = dataset_mod.Dataset(pairs(14)[24:])
+    train = Dataset(pairs(12))
+    val = Dataset(pairs(14)[24:])
     job = tuner().create(train, val, epochs=2.0)
     assert job.lineage["train"]["content_hash"] == train.content_hash()
     assert job.lineage["val"]["content_hash"] == val.content_hash()
@@ -185,7 +189,7 @@ def test_judge_from_job_uses_the_saved_lineage(server: MistralFakeServer, tmp_pa
     job = tuner().create(pairs(), training_steps=2)
     path = job.save_lineage(tmp_path / "lineage.json")
     job.wait(poll=0.01, progress=False)
-    judge = judge_from_job(job.id, lineage=path)
+    judge = Judge.from_job(job.id, lineage=path)
     assert isinstance(judge, Judge)
     assert judge.lineage["train"]["content_hash"] == job.lineage["train"]["content_hash"]
     assert judge.lineage["fine_tuned_model"] == job.fine_tuned_model
@@ -278,8 +282,6 @@ def test_unknown_job_is_a_clear_error(server: MistralFakeServer) -> None:
 
 
 def test_wrong_key_is_an_authentication_error(server: MistralFakeServer) -> None:
-    from hallujudge._errors import AuthenticationError
-
     ft = FineTuner("mistral:open-mistral-7b", api_key="wrong-key", max_wait_s=0.01)
     with pytest.raises(AuthenticationError) as info:
         ft.create(pairs(), training_steps=2)
@@ -544,8 +546,6 @@ def test_live_estimate_is_a_free_dry_run() -> None:
 
     if not os.environ.get("MISTRAL_API_KEY"):
         pytest.skip("MISTRAL_API_KEY is not set")
-    from hallujudge._dataset import Dataset
-
     train = Dataset.from_jsonl(DATA / "fib" / "train.jsonl").head(40)
     estimate = FineTuner("mistral:open-mistral-7b").estimate(train, training_steps=10)
     assert estimate.training_steps == 10
@@ -567,8 +567,6 @@ def test_progress_without_rich_prints_plain_lines(
 
 
 def test_upload_failures_are_mapped_after_retries(server: MistralFakeServer) -> None:
-    from hallujudge._errors import BackendConnectionError, ServerError
-
     ft = FineTuner("mistral:open-mistral-7b", max_attempts=2, max_wait_s=0.01, val_size=0.0)
     server.enqueue(server_error(503), server_error(503), path="/v1/files")
     with pytest.raises(ServerError, match="503"):

@@ -8,8 +8,15 @@ import time
 
 import pytest
 
-from hallujudge import ConfigurationError, FunctionBackend, Judge, Request, Response, ServerError
-from hallujudge._guard import DEFAULT_MAX_CONTEXT_CHARS, Guard
+from hallujudge import (
+    ConfigurationError,
+    FunctionBackend,
+    Guard,
+    Judge,
+    Request,
+    Response,
+    ServerError,
+)
 
 CONTEXT = "The museum opened in 1998. It holds 4,000 paintings. Entry is free on Sundays."
 ANSWER = "The museum opened in 1998. Entry is free on Sundays."
@@ -55,7 +62,7 @@ def test_oversized_inputs_are_not_judged() -> None:
     assert many.error is not None and "max_sentences=3" in many.error
     assert backend.calls == 0
     assert guard.check(CONTEXT, ANSWER).passed and backend.calls == 2
-    assert Guard(_judge(backend)).max_context_chars == DEFAULT_MAX_CONTEXT_CHARS == 200_000
+    assert Guard(_judge(backend)).max_context_chars == 200_000
 
 
 def test_the_breaker_opens_after_failures_and_a_probe_closes_it() -> None:

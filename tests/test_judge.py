@@ -18,15 +18,16 @@ from hallujudge import (
     Example,
     FakeBackend,
     FunctionBackend,
+    Judge,
     JudgeOutputError,
     RateLimitError,
     Request,
     Response,
     ServerError,
+    TokenLogprob,
     Usage,
     Verdict,
 )
-from hallujudge._judge import Judge, to_example
 
 YES = '{"consistency": 1, "reason": "supported"}'
 NO = '{"consistency": 0, "reason": "not supported"}'
@@ -433,7 +434,7 @@ def test_wrong_types_are_configuration_errors() -> None:
     with pytest.raises(ConfigurationError, match="document must be str"):
         judge.score_many([(1, SUMMARY)])  # type: ignore[list-item]
     with pytest.raises(ConfigurationError, match="summary must be str"):
-        to_example({"document": DOC, "summary": 2.5})
+        judge.score_many([{"document": DOC, "summary": 2.5}])  # type: ignore[list-item]
 
 
 # -- repair --------------------------------------------------------------------------------
@@ -591,8 +592,6 @@ def test_invalid_backend_probability_is_unscored(p: float) -> None:
 
 
 def test_broken_logprobs_keep_the_label_and_drop_the_score() -> None:
-    from hallujudge._backends._base import TokenLogprob
-
     pieces = ['{"', "consistency", '":', " ", "0", "}"]
     logprobs = [TokenLogprob(token=t, logprob=float("nan"), top={t: float("nan")}) for t in pieces]
     response = Response(text="".join(pieces), logprobs=tuple(logprobs))

@@ -12,7 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hallujudge import ConfigurationError, Example, FakeBackend, Judge, Message, TokenLogprob
+from hallujudge import (
+    ConfigurationError,
+    Example,
+    FakeBackend,
+    Judge,
+    Message,
+    Response,
+    TokenLogprob,
+)
 from hallujudge._prompts import (
     _REGISTRY,
     FineTunePrompt,
@@ -264,8 +272,6 @@ def test_logprob_score_none_without_logprobs_or_label() -> None:
 
 
 def test_judge_uses_logprob_score_and_threshold() -> None:
-    from hallujudge._backends._base import Response
-
     pieces = ['{"', "consistency", '":', " ", "1", "}"]
     text = "".join(pieces)
     response = Response(text=text, logprobs=tuple(_tokens(pieces, 4, 0.6, 0.4)))

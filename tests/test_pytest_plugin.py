@@ -258,10 +258,8 @@ def test_no_summary_and_no_judge_built_when_unused(pytester: pytest.Pytester) ->
 def test_price_option_prices_the_tokens(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_priced="""
-        from hallujudge import FakeBackend, Judge
+        from hallujudge import FakeBackend, Judge, Response, Usage
         from hallujudge.testing import assert_consistent
-        from hallujudge._backends._base import Response
-        from hallujudge._types import Usage
 
         JUDGE = Judge(FakeBackend(default=Response(
             text='{"consistency": 1}', usage=Usage(prompt_tokens=1000, completion_tokens=10))))
