@@ -54,6 +54,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import numpy as np  # noqa: E402
 
+from hallujudge._local._augment import augment_rows  # noqa: E402
 from hallujudge._local._data import find_shared_data, load_pairs  # noqa: E402
 from hallujudge._local._ensemble import fit_ensemble, fit_weighted_platt  # noqa: E402
 from hallujudge._local._metrics import classification_metrics, roc_auc  # noqa: E402
@@ -69,6 +70,7 @@ from hallujudge._local._neural import (  # noqa: E402
     delta_arrays,
     encode_pairs,
 )
+from hallujudge._local._suites import load_rows, part_metrics  # noqa: E402
 from hallujudge._local._train import data_hash  # noqa: E402
 
 FORMAT = "neural-lora-v1"
@@ -181,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=8e-4)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--fib-weight", type=float, default=2.5)
+    ap.add_argument("--usb-weight", type=float, default=1.0)
+    ap.add_argument("--ood-weight", type=float, default=0.0, help="ood/train.jsonl (0 = unused)")
+    ap.add_argument("--augment", type=float, default=0.0, help="synthetic rows per real row")
+    ap.add_argument("--augment-weight", type=float, default=1.0)
     ap.add_argument("--usb-rows", type=int, default=0, help="sub-sample USB train (0 = all)")
     ap.add_argument("--fib-rows", type=int, default=0, help="sub-sample FIB train (0 = all)")
     ap.add_argument("--threads", type=int, default=2)
@@ -206,8 +212,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.fib_rows and args.fib_rows < len(fib_train):
         keep = sorted(rng.choice(len(fib_train), args.fib_rows, replace=False).tolist())
         fib_train = [fib_train[i] for i in keep]
-    train = fib_train + usb_train
-    weights = np.array([args.fib_weight] * len(fib_train) + [1.0] * len(usb_train))
+    ood_train = load_pairs(data / "ood" / "train.jsonl") if args.ood_weight > 0 else []
+    real = fib_train + usb_train + ood_train
+    w_real = (
+        [args.fib_weight] * len(fib_train)
+        + [args.usb_weight] * len(usb_train)
+        + [args.ood_weight] * len(ood_train)
+    )
+    # Synthetic pairs from the same training documents (same-document swaps, negations, role
+    # reversals, consistent copies and compressions...): support, not style, is what they teach.
+    synthetic = [row for row, _ in augment_rows(real, ratio=args.augment, seed=args.seed)]
+    train = real + synthetic
+    weights = np.array(w_real + [args.augment_weight] * len(synthetic))
+    sources = {
+        "fib/train.jsonl": len(fib_train),
+        "usb/train.jsonl": len(usb_train),
+        "ood/train.jsonl": len(ood_train),
+        "synthetic (augment_rows)": len(synthetic),
+    }
     y_train = np.array([t for _, _, t in train], dtype=np.float32)
     fib_val = load_pairs(data / "fib" / "val.jsonl")
     usb_val = load_pairs(data / "usb" / "val.jsonl")
@@ -309,35 +331,39 @@ def main(argv: list[str] | None = None) -> int:
             f = args.ckpt / f"epoch{epoch + 1}"
             net.eval()
             arrays = delta_arrays(net, base_net, args.rank) if args.full else adapter_arrays(net)
-            _write(f, arrays, _meta_stub(args, train, fib_train, usb_train, top))
+            _write(f, arrays, _meta_stub(args, train, sources, top))
             if args.full:  # uncompressed reference, to measure what the SVD truncation costs
                 _write(
                     args.ckpt / f"epoch{epoch + 1}-fullrank",
                     delta_arrays(net, base_net, 10_000),
-                    _meta_stub(args, train, fib_train, usb_train, top),
+                    _meta_stub(args, train, sources, top),
                 )
             epoch_files.append(f)
             print(f"saved {f}", flush=True)
         train_seconds = time.perf_counter() - train_start
 
-    # Selection on val: best epoch by mean ROC-AUC over FIB val (180) and USB val.
+    # Selection: best epoch by mean ROC-AUC over FIB val (180), USB val and, when present, the
+    # macro ROC-AUC over the ood/dev parts (selection only: nothing is fitted on ood/dev).
     fib_pairs = [(p, h) for p, h, _ in fib_val]
     usb_pairs = [(p, h) for p, h, _ in usb_val]
     y_fib = np.array([t for *_, t in fib_val])
     y_usb = np.array([t for *_, t in usb_val])
-    best: tuple[float, Path, np.ndarray, np.ndarray] | None = None
+    ood_file = data / "ood" / "dev.jsonl"
+    ood_rows = load_rows(ood_file) if ood_file.is_file() else []
+    ood_pairs = [(r["premise"], r["hypothesis"]) for r in ood_rows]
+    best: tuple[float, Path, np.ndarray, np.ndarray, np.ndarray] | None = None
     for f in epoch_files:
         m = NeuralModel.load(f, quantize=not args.no_quantize)
         zf, zu = m.logits(fib_pairs), m.logits(usb_pairs)
-        score = (roc_auc(y_fib, zf) + roc_auc(y_usb, zu)) / 2
-        print(
-            f"{f.name}: FIB val AUC {roc_auc(y_fib, zf):.4f} USB val AUC {roc_auc(y_usb, zu):.4f}",
-            flush=True,
-        )
-        if best is None or score > best[0]:
-            best = (score, f, zf, zu)
+        zo = m.logits(ood_pairs) if ood_pairs else np.zeros(0)
+        aucs = [roc_auc(y_fib, zf), roc_auc(y_usb, zu)]
+        if ood_rows:
+            aucs.append(part_metrics(ood_rows, zo.tolist())["macro"]["roc_auc"])
+        print(f"{f.name}: ROC-AUC FIB val, USB val, ood/dev macro {aucs}", flush=True)
+        if best is None or float(np.mean(aucs)) > best[0]:
+            best = (float(np.mean(aucs)), f, zf, zu, zo)
     assert best is not None
-    _, best_file, zf, zu = best
+    _, best_file, zf, zu, zo = best
 
     y_val = np.concatenate([y_fib, y_usb])
     w_val = np.concatenate(
@@ -356,6 +382,14 @@ def main(argv: list[str] | None = None) -> int:
 
     ef = combine(gf, pf, ens)
     eu = combine(gu, pu, ens)
+    ood_metrics: dict[str, Any] = {}
+    if ood_rows:
+        po = 1 / (1 + np.exp(-(a * zo + b)))
+        go = np.array([p.p_consistent for p in gbm.predict_many(ood_pairs)])
+        ood_metrics = {
+            "neural": part_metrics(ood_rows, po.tolist()),
+            "ensemble": part_metrics(ood_rows, combine(go, po, ens).tolist()),
+        }
 
     def metrics(yf: np.ndarray, pf_: np.ndarray, yu: np.ndarray, pu_: np.ndarray) -> dict[str, Any]:
         return {
@@ -372,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         meta["runtime"] = _runtime(args)
         selected = int(old_meta["selected_epoch"])
     else:
-        meta = _meta_stub(args, train, fib_train, usb_train, top)
+        meta = _meta_stub(args, train, sources, top)
         selected = int(best_file.name.removeprefix("epoch"))
     meta.update(
         {
@@ -391,8 +425,11 @@ def main(argv: list[str] | None = None) -> int:
             },
             "metrics": {
                 "selection": "val splits (in-sample for epoch, calibration and ensemble weight)",
-                "neural": metrics(y_fib, pf, y_usb, pu),
-                "ensemble": metrics(y_fib, ef, y_usb, eu),
+                "neural": {**metrics(y_fib, pf, y_usb, pu), "ood_dev": ood_metrics.get("neural")},
+                "ensemble": {
+                    **metrics(y_fib, ef, y_usb, eu),
+                    "ood_dev": ood_metrics.get("ensemble"),
+                },
             },
         }
     )
@@ -417,8 +454,7 @@ def _runtime(args: argparse.Namespace) -> dict[str, Any]:
 def _meta_stub(
     args: argparse.Namespace,
     train: list[tuple[str, str, int]],
-    fib_train: list[tuple[str, str, int]],
-    usb_train: list[tuple[str, str, int]],
+    sources: dict[str, int],
     top: list[int],
 ) -> dict[str, Any]:
     h = data_hash(train)
@@ -444,6 +480,10 @@ def _meta_stub(
             "lr": args.lr,
             "batch_size": args.batch_size,
             "fib_weight": args.fib_weight,
+            "usb_weight": args.usb_weight,
+            "ood_weight": args.ood_weight,
+            "augment": args.augment,
+            "augment_weight": args.augment_weight,
             "torch": pkg_version("torch"),
             "transformers": pkg_version("transformers"),
         },
@@ -451,7 +491,7 @@ def _meta_stub(
         "training_data": {
             "sha256": h,
             "n_rows": len(train),
-            "sources": {"fib/train.jsonl": len(fib_train), "usb/train.jsonl": len(usb_train)},
+            "sources": sources,
         },
     }
 
