@@ -1,10 +1,15 @@
-"""The local backend's model strings: the default GBM, ensemble, and trained directories."""
+"""The local backend's model strings: the default, the GBM, the ensemble, trained directories."""
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import pytest
 
 from hallujudge import ConfigurationError, Judge
+from hallujudge._backends._local import _load_ensemble
+from hallujudge._local import _neural
 from hallujudge._local._neural import available
 
 
@@ -18,9 +23,37 @@ def test_local_gbm_is_the_numpy_model_whatever_is_installed() -> None:
     assert 0.0 <= verdict.score <= 1.0
 
 
-def test_local_is_the_gbm_whatever_is_installed() -> None:
-    assert Judge("local").model == Judge("local:gbm").model
+def test_local_is_the_ensemble_where_the_neural_extra_is_installed_else_the_gbm() -> None:
+    expected = Judge("local:ensemble" if available() else "local:gbm").model
+    assert Judge("local").model == Judge().model == expected
+
+
+def test_without_the_neural_runtime_the_default_is_the_gbm(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As on a base install: one runtime package the neural judge needs cannot be found.
+    monkeypatch.setattr(_neural, "_RUNTIME_MODULES", (*_neural._RUNTIME_MODULES, "no_such_mod"))
     assert Judge().model == Judge("local:gbm").model
+    with pytest.raises(ConfigurationError, match=r"hallujudge\[neural\]"):
+        Judge("local:ensemble")
+
+
+@pytest.mark.skipif(not available(), reason="needs the neural extra (onnxruntime, tokenizers)")
+def test_a_damaged_neural_install_warns_and_the_default_falls_back_to_the_gbm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "neural"
+    shutil.copytree(_neural.DEFAULT_NEURAL_DIR, broken)
+    (broken / "adapter.npz").write_bytes(b"not a zip file")
+    monkeypatch.setattr(_neural, "DEFAULT_NEURAL_DIR", broken)
+    monkeypatch.setenv("HALLUJUDGE_CACHE_DIR", str(tmp_path / "cache"))
+    _load_ensemble.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match=r"did not load .*Judge\('local:gbm'\)"):
+            judge = Judge()
+        assert judge.model == Judge("local:gbm").model
+        with pytest.raises(ConfigurationError, match="could not load the local ensemble"):
+            Judge("local:ensemble")
+    finally:
+        _load_ensemble.cache_clear()  # the next test loads the shipped adapter again
 
 
 @pytest.mark.skipif(available(), reason="the neural extra is installed here")

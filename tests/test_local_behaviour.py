@@ -17,6 +17,22 @@ from hallujudge._backends._local import _ensemble_ready
 from hallujudge._local import load_minimal_pairs
 from hallujudge._local._pairs import MINIMAL_PAIR_CATEGORIES
 
+# What the shipped ensemble reaches (docs/guides/local.md), rounded down to a whole pair.
+ENSEMBLE_FLOORS = {
+    "copied": 1.0,
+    "compressed": 1.0,
+    "fused": 0.8,
+    "generalisation": 0.7,
+    "antonym": 0.9,
+    "absent_entity": 0.8,
+    "swapped_entities": 0.05,
+    "number": 1.0,
+    "date": 0.9,
+    "negation": 0.8,
+    "role_reversal": 0.15,
+    "appended_claim": 0.65,
+    "other_document": 1.0,
+}
 GBM_FLOORS = {
     "copied": 1.0,
     "compressed": 1.0,
@@ -62,17 +78,21 @@ def test_numpy_judge_beats_chance_on_both_sides_overall() -> None:
     assert sum(got.values()) / len(got) >= 0.7
 
 
-def test_the_default_is_the_judge_that_gets_more_minimal_pairs_right() -> None:
-    """``Judge()`` is the numpy GBM because the opt-in ensemble is worse on the behavioural suite.
+def test_ensemble_floors_cover_every_category() -> None:
+    assert set(ENSEMBLE_FLOORS) == set(MINIMAL_PAIR_CATEGORIES)
 
-    The shipped cross-encoder was trained on FIB and USB only: it keeps the consistent categories
-    right but calls most contradictions consistent (``docs/guides/local.md``). When a retrained
-    adapter beats the GBM here, this fails and the default should be revisited.
+
+def test_the_default_is_the_ensemble_where_installed_and_it_gets_more_pairs_right() -> None:
+    """Where the neural extra is installed, ``Judge()`` is the ensemble, the better judge here.
+
+    The adapter retrained on ood/train and generated pairs gets more minimal pairs right than the
+    numpy GBM (and more out-of-domain dev data, ``docs/guides/local.md``). If a retrained adapter
+    falls behind the GBM here, this fails and the default should be revisited.
     """
     if not _ensemble_ready():
         pytest.skip("needs the neural extra, fitted for the shipped GBM")
-    assert Judge().model == Judge("local:gbm").model
+    assert Judge().model == Judge("local:ensemble").model != Judge("local:gbm").model
     gbm, ensemble = accuracy_by_category("local:gbm"), accuracy_by_category("local:ensemble")
-    assert sum(ensemble.values()) < sum(gbm.values())
-    for category in ("copied", "compressed", "fused"):
-        assert ensemble[category] >= 0.9, (category, ensemble[category])
+    assert sum(ensemble.values()) > sum(gbm.values())
+    below = {c: (round(ensemble[c], 3), f) for c, f in ENSEMBLE_FLOORS.items() if ensemble[c] < f}
+    assert not below, f"categories below their floor (got, floor): {below}"

@@ -16,14 +16,6 @@ BLOCK = next(
 )
 # The offline part of the block: everything before the first judge that needs a key or server.
 OFFLINE = BLOCK.split('judge = Judge("mistral')[0]
-# Known gap, kept visible: the shipped neural adapter (trained on FIB + USB only) rates the
-# README pair consistent, and pulls the ensemble with it. Strict, so the fix (a neural model
-# retrained on the generated pairs) turns these into failures that say to drop the marker.
-ENSEMBLE_GAP = pytest.mark.xfail(
-    _ensemble_ready(),
-    reason="the shipped neural adapter calls 'approved' -> 'rejected' consistent (issue 11)",
-    strict=True,
-)
 
 
 def test_the_block_runs_and_its_comments_are_true() -> None:
@@ -39,7 +31,7 @@ def test_the_block_runs_and_its_comments_are_true() -> None:
     assert any(summary[s.start : s.end] == "rejected" for s in v.spans)  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("model", ["local:gbm", pytest.param("local:ensemble", marks=ENSEMBLE_GAP)])
+@pytest.mark.parametrize("model", ["local:gbm", "local:ensemble"])
 def test_every_local_judge_gets_the_pair_and_its_consistent_twin_right(model: str) -> None:
     if model == "local:ensemble" and not _ensemble_ready():
         pytest.skip("the neural extra is not installed (or not fitted for the shipped GBM)")

