@@ -42,7 +42,7 @@ def test_a_plain_cli_score_loads_no_evaluator_report_or_fine_tuning(tmp_path: Pa
     doc.write_text("The cat sat on the mat.", encoding="utf-8")
     code = (
         "import io, contextlib\n"
-        "from hallujudge._cli import main\n"
+        "from hallujudge.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    code = main(['score', '--doc', {str(doc)!r}, '--summary', 'A cat sat.',"
         " '--model', 'local:gbm'])\n"
