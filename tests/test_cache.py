@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from hallujudge import CacheError, ConfigurationError, Evaluator, Example, Verdict, VerdictCache
-from hallujudge._cli import main
+from hallujudge.cli import main
 
 _VERDICT = Verdict(label="consistent", score=0.9, reason="supported")
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from hallujudge import Dataset, get_prompt
-from hallujudge._cli import main
 from hallujudge._dataset._ops import document_key
+from hallujudge.cli import main
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

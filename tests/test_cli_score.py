@@ -23,7 +23,7 @@ from hallujudge import (
     Verdict,
 )
 from hallujudge._backends import _resolver
-from hallujudge._cli import build_parser, main
+from hallujudge.cli import build_parser, main
 
 DOC = "The Ellerby council voted on Tuesday to close the Mill Street library in March."
 SUMMARY = "The library will close in May."
@@ -253,7 +253,7 @@ def test_summary_is_required(capsys: pytest.CaptureFixture[str]) -> None:
 def _run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env: dict[str, Any] = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_ERROR_REPORTING": "false"}
     return subprocess.run(
-        [sys.executable, "-m", "hallujudge._cli", *args],
+        [sys.executable, "-m", "hallujudge", *args],
         input=stdin,
         capture_output=True,
         text=True,

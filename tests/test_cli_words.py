@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fakes.mistral_server import MistralFakeServer
-from hallujudge._cli import main
+from hallujudge.cli import main
 
 # A keyword written as Python advice: ``out_dir=``, ``val_size=0``, ``base_url='http://...'``.
 PYTHON_ADVICE = re.compile(r"(?<![\w./-])[a-z][a-z0-9_]*=")

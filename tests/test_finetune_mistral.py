@@ -405,7 +405,7 @@ def _write_pairs(path: Path, rows: list[Example]) -> Path:
 def test_cli_estimate_create_status_wait_cancel(
     server: MistralFakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from hallujudge._cli import main
+    from hallujudge.cli import main
 
     train = _write_pairs(tmp_path / "train.jsonl", pairs())
     lineage = tmp_path / "lineage.json"
@@ -452,7 +452,7 @@ def test_cli_estimate_create_status_wait_cancel(
 def test_cli_failed_job_and_bad_data_exit_codes(
     server: MistralFakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from hallujudge._cli import main
+    from hallujudge.cli import main
 
     train = _write_pairs(tmp_path / "train.jsonl", pairs())
     server.fail_next_job("FAILED", "out of memory on step 2")

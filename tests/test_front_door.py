@@ -32,7 +32,7 @@ def test_eval_defaults_to_the_local_judge_and_refuses_a_blank_file(
 ) -> None:
     from pathlib import Path
 
-    from hallujudge._cli import main
+    from hallujudge.cli import main
 
     blank = Path(str(tmp_path)) / "blank.jsonl"
     blank.write_text("\n", encoding="utf-8")

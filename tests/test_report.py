@@ -12,7 +12,7 @@ import pytest
 
 from hallujudge import Comparison, EvalReport, Evaluator, Example, Verdict, row_metric
 from hallujudge import _metrics as mt
-from hallujudge._cli import main
+from hallujudge.cli import main
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
