@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,18 +42,28 @@ def test_batch_score_maps_results_back_in_order(mistral_env: MistralFakeServer) 
     assert not [r for r in mistral_env.requests if r.path == "/v1/chat/completions"]
 
 
-def test_batch_lines_match_live_requests() -> None:
-    from hallujudge._backends.mistral._batch import batch_requests
+def _uploaded_batch_lines(server: MistralFakeServer) -> list[dict[str, Any]]:
+    """The ``{"custom_id", "body"}`` lines of the input file of the one batch job created."""
+    (create,) = [r for r in server.requests if r.path == "/v1/batch/jobs" and r.method == "POST"]
+    (file_id,) = create.body["input_files"]
+    content: bytes = server.files[file_id]["content"]
+    return [json.loads(line) for line in content.decode("utf-8").splitlines()]
 
-    fake = FakeBackend()
-    judge = Judge(fake)
-    pair = _pairs()[0]
-    judge.score(pair.document, pair.summary)
-    (line,) = batch_requests(judge, [pair])
-    sent = fake.requests[0]
-    assert line["body"]["messages"] == [dict(m) for m in sent.messages]
-    assert line["body"]["temperature"] == sent.temperature == 0.0
-    assert line["body"]["response_format"] == sent.response_format
+
+def test_batch_lines_match_live_requests(mistral_env: MistralFakeServer) -> None:
+    judge = Judge("mistral:open-mistral-7b")
+    pairs = [p for p in _pairs() if p.document]
+    live = []
+    for pair in pairs:
+        judge.score(pair.document, pair.summary)
+        live.append(mistral_env.chat_requests[-1].body)
+    judge.batch_score(pairs, poll_s=0.01)
+    lines = _uploaded_batch_lines(mistral_env)
+    assert [line["custom_id"] for line in lines] == [str(i) for i in range(len(pairs))]
+    for line, sent in zip(lines, live, strict=True):
+        assert line["body"]["messages"] == sent["messages"]
+        assert line["body"]["temperature"] == sent["temperature"] == 0.0
+        assert line["body"]["response_format"] == sent["response_format"]
 
 
 def test_batch_resume_by_job_id(mistral_env: MistralFakeServer) -> None:
@@ -124,8 +136,6 @@ LIVE_OPTION_MATRIX = [
 
 @pytest.mark.parametrize("options", LIVE_OPTION_MATRIX, ids=str)
 def test_a_batch_line_is_the_live_body(mistral_env: MistralFakeServer, options: dict) -> None:
-    from hallujudge._backends.mistral._batch import batch_requests
-
     pair = _pairs()[0]
     if options.get("logprobs"):
         mistral_env.check_spec = False  # logprobs is not in Mistral's published request schema
@@ -134,7 +144,8 @@ def test_a_batch_line_is_the_live_body(mistral_env: MistralFakeServer, options: 
     live = dict(mistral_env.chat_requests[-1].body)
     assert live.pop("model") == "open-mistral-7b"
     live.pop("stream", None)  # the transport's own field, as the SDK sends it
-    (line,) = batch_requests(judge, [pair])
+    judge.batch_score([pair], poll_s=0.01)
+    (line,) = _uploaded_batch_lines(mistral_env)
     assert line["body"] == live
 
 
