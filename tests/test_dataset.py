@@ -15,8 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hallujudge import ConfigurationError, DataError, Dataset, Example, get_prompt
-from hallujudge._dataset._formats import clean_fib_summary
-from hallujudge._dataset._ops import document_key
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data not present")
@@ -26,6 +24,20 @@ PAIRS = [
     {"id": "b", "premise": "Doc one.", "hypothesis": "Sum two.", "target": 0, "source": "s1"},
     {"id": "c", "premise": "Doc two.", "hypothesis": "Sum three.", "target": 1, "source": "s2"},
 ]
+
+
+def document_key(document: str) -> str:
+    """A document up to spacing and case: what ``Dataset.split`` promises to keep together."""
+    return " ".join(document.split()).casefold()
+
+
+def fib_choices(texts: list[str]) -> list[str]:
+    """``texts`` as ``Dataset.from_fib`` reads FIB choices (tags, PTB brackets, spacing)."""
+    rows = [
+        {"id": str(i), "input": "D.", "correct_choice": t, "list_choices": [t], "lbl": 0}
+        for i, t in enumerate(texts)
+    ]
+    return [ex.summary for ex in Dataset.from_fib(rows)]
 
 
 def _write_jsonl(path: Path, rows: list[Any]) -> Path:
@@ -364,7 +376,7 @@ def test_fib_cnndm_tags_become_sentences() -> None:
     assert ds[1].summary == "( cnn ) a thing happened .\nit was big ."
     assert ds[0].summary == "a thing did not happen ."
     assert {ex.source for ex in ds} == {"fib-cnndm"}
-    assert clean_fib_summary(" plain text ") == "plain text"
+    assert fib_choices([" plain text "]) == ["plain text"]
 
 
 def test_fib_uses_dataset_column_for_source() -> None:
@@ -418,7 +430,10 @@ def test_real_fib_raw_cnndm_matches_held_out_pairs() -> None:
     assert {ex.source for ex in ds} == {"fib-cnndm"}
     # The held-out pair file is FIB CNN/DM deduplicated, with tags as published.
     pairs = Dataset.load(DATA / "fib" / "test-cnndm.jsonl")
-    published = {(ex.document, clean_fib_summary(ex.summary), ex.label) for ex in pairs}
+    summaries = fib_choices([ex.summary for ex in pairs])
+    published = {
+        (ex.document, summary, ex.label) for ex, summary in zip(pairs, summaries, strict=True)
+    }
     assert {(ex.document, ex.summary, ex.label) for ex in ds.dedupe()} == published
 
 
