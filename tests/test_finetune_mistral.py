@@ -35,7 +35,6 @@ from hallujudge import (
     ServerError,
     get_prompt,
 )
-from hallujudge._finetune._data import CLASSIFIER_LABELS, CLASSIFIER_TARGET
 
 API_KEY = "test-mistral-key-0123456789"
 
@@ -125,8 +124,9 @@ def test_create_wait_judge_evaluate(server: MistralFakeServer, tmp_path: Path) -
     assert judge.prompt == "fine-tune@2"
     assert judge.lineage == lineage
     val_lines = uploaded_lines(server, lineage["val"]["file_id"])
-    held_out = {_canon(line) for line in val_lines}
-    examples = [e for e in train if _canon(_record(e)) not in held_out]
+    held_out = {_canon(line["messages"][:-1]) for line in val_lines}  # type: ignore[index]
+    strategy = get_prompt("fine-tune")
+    examples = [e for e in train if _canon(strategy.render(e)) not in held_out]
     assert len(examples) == len(train_lines)
     verdicts = judge.score_many(examples[:6])
     chats = server.chat_requests
@@ -153,12 +153,6 @@ def test_create_wait_judge_evaluate(server: MistralFakeServer, tmp_path: Path) -
 
 def _canon(value: object) -> str:
     return json.dumps(value, sort_keys=True)
-
-
-def _record(example: Example) -> dict[str, object]:
-    from hallujudge._finetune._data import build_records
-
-    return build_records([example], job_type="completion", strategy=get_prompt("fine-tune"))[0]
 
 
 def test_dataset_hash_is_kept_when_validation_is_given(server: MistralFakeServer) -> None:
@@ -330,12 +324,6 @@ def test_wandb_integration_key_never_logged(
 
 
 def test_classifier_fine_tune_scores_through_classifications(server: MistralFakeServer) -> None:
-    from hallujudge._backends import mistral as backend_module
-
-    assert (CLASSIFIER_TARGET, CLASSIFIER_LABELS) == (
-        backend_module.CLASSIFIER_TARGET,
-        backend_module.CLASSIFIER_LABELS,
-    )
     ft = FineTuner("mistral-classifier:ministral-3b-latest", max_wait_s=0.05)
     assert ft.prompt is None
     train = pairs()
@@ -350,13 +338,8 @@ def test_classifier_fine_tune_scores_through_classifications(server: MistralFake
             "loss_function": "single_class",
         }
     ]
-    # Training rows carry exactly the text the classifier backend sends at inference.
     lines = uploaded_lines(server, job.lineage["train"]["file_id"])
     lines += uploaded_lines(server, job.lineage["val"]["file_id"])
-    expected = {
-        backend_module.classifier_input(e): CLASSIFIER_LABELS[1 - (e.label or 0)] for e in train
-    }
-    assert {line["text"]: line["labels"]["consistency"] for line in lines} == expected  # type: ignore[index]
     job.wait(poll=0.01, progress=False)
     judge = job.judge()
     assert judge.model == f"mistral-classifier:{job.fine_tuned_model}"
@@ -366,11 +349,23 @@ def test_classifier_fine_tune_scores_through_classifications(server: MistralFake
     assert len(classify) == 4
     assert not server.chat_requests
     sent = sorted(json.dumps(r.body["input"]) for r in classify)  # concurrent: any order
-    assert sent == sorted(json.dumps([backend_module.classifier_input(e)]) for e in train[:4])
     assert [v.label for v in verdicts] == ["consistent", "inconsistent"] * 2
     assert all(v.score is not None for v in verdicts)
     assert verdicts[0].score == pytest.approx(0.9)
     assert verdicts[1].score == pytest.approx(0.1)
+    # Training rows carry exactly the text the classifier judge sends at inference, one pair at
+    # a time here so that each request is known to be that pair's.
+    inputs = []
+    for e in train:
+        judge.score(e.document, e.summary)
+        (text,) = server.requests_to("/v1/classifications")[-1].body["input"]
+        inputs.append(text)
+    assert sent == sorted(json.dumps([text]) for text in inputs[:4])
+    expected = {
+        text: ("consistent", "inconsistent")[1 - (e.label or 0)]
+        for text, e in zip(inputs, train, strict=True)
+    }
+    assert {line["text"]: line["labels"]["consistency"] for line in lines} == expected  # type: ignore[index]
 
 
 # -- local -----------------------------------------------------------------------------------------
@@ -589,9 +584,7 @@ def test_local_model_string_names_the_directory(tmp_path: Path) -> None:
 
 
 def test_custom_prompt_strategy_instance_is_used_by_the_judge(server: MistralFakeServer) -> None:
-    from hallujudge._prompts import FineTunePrompt
-
-    class Terse(FineTunePrompt):
+    class Terse(type(get_prompt("fine-tune"))):  # a subclass of the built-in fine-tune prompt
         name = "terse-custom"  # not registered: the instance itself must travel to the judge
         version = "3"
 
