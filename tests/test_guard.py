@@ -7,7 +7,6 @@ import asyncio
 import pytest
 
 from hallujudge import Cascade, FunctionBackend, Guard, HallucinationError, Judge, Request, Response
-from hallujudge._claims import split_sentences
 
 CONTEXT = "The museum opened in 1998. It holds 4,000 paintings. Entry is free on Sundays."
 
@@ -23,9 +22,21 @@ def _judge(**kwargs: object) -> Judge:
     return Judge(FunctionBackend(_supported, uses_prompt=False), **kwargs)  # type: ignore[arg-type]
 
 
-def test_split_sentences_offsets_cover_each_sentence() -> None:
+def _sentences_judged(answer: str) -> list[tuple[int, int]]:
+    """The sentences a guard judges in ``answer``, as offsets (its judge supports none)."""
+
+    def never(request: Request) -> Response:
+        return Response(text="", p_consistent=0.1, reason="supports nothing")
+
+    result = Guard(Judge(FunctionBackend(never, uses_prompt=False))).check(CONTEXT, answer)
+    assert len(result.verdicts) == len(result.unsupported)
+    assert all(answer[s.start : s.end] == s.text for s in result.unsupported)
+    return [(s.start, s.end) for s in result.unsupported]
+
+
+def test_the_guard_judges_each_sentence_at_its_offsets() -> None:
     text = 'Dr. Smith arrived. He paid $2.5m on Jan. 5! "Fine," he said.\nNext line'
-    spans = split_sentences(text)
+    spans = _sentences_judged(text)
     assert [text[a:b] for a, b in spans] == [
         "Dr. Smith arrived.",
         "He paid $2.5m on Jan. 5!",
@@ -34,9 +45,9 @@ def test_split_sentences_offsets_cover_each_sentence() -> None:
     ]
 
 
-def test_split_sentences_empty_and_single() -> None:
-    assert split_sentences("   ") == []
-    assert split_sentences("One claim") == [(0, 9)]
+def test_the_guard_judges_no_sentence_of_a_blank_answer_and_a_whole_single_one() -> None:
+    assert _sentences_judged("   ") == []
+    assert _sentences_judged("One claim") == [(0, 9)]
 
 
 def test_judge_sentence_claims_reports_failed_sentence_with_offsets() -> None:
