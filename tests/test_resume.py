@@ -137,13 +137,27 @@ def _env(base_url: str) -> dict[str, str]:
 CONCURRENCY = 8
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a shell starts a background job
+
+
 @pytest.mark.parametrize(
-    ("sig", "fraction"),
-    [(signal.SIGKILL, 0.1), (signal.SIGKILL, 0.5), (signal.SIGKILL, 0.9), (signal.SIGTERM, 0.5)],
-    ids=["kill-early", "kill-mid", "kill-late", "term-mid"],
+    ("sig", "fraction", "background"),
+    [
+        (signal.SIGKILL, 0.1, False),
+        (signal.SIGKILL, 0.5, False),
+        (signal.SIGKILL, 0.9, False),
+        (signal.SIGTERM, 0.5, False),
+        (signal.SIGTERM, 0.5, True),
+    ],
+    ids=["kill-early", "kill-mid", "kill-late", "term-mid", "term-mid-background"],
 )
 def test_killed_evaluation_resumes_without_duplicates_or_losses(
-    fake_openai: tuple[str, _Log], tmp_path: Path, sig: signal.Signals, fraction: float
+    fake_openai: tuple[str, _Log],
+    tmp_path: Path,
+    sig: signal.Signals,
+    fraction: float,
+    background: bool,
 ) -> None:
     base_url, log = fake_openai
     data = tmp_path / "pairs.jsonl"
@@ -155,7 +169,11 @@ def test_killed_evaluation_resumes_without_duplicates_or_losses(
     cmd += ["--no-progress", "--bootstrap", "50"]
 
     first = subprocess.Popen(
-        cmd, env=_env(base_url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        cmd,
+        env=_env(base_url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=_ignore_sigint if background else None,
     )
     log.signal_at = (int(N_ROWS * fraction), first.pid, sig)
     _, err = first.communicate(timeout=90)

@@ -98,10 +98,16 @@ def _sigterm_as_interrupt() -> Iterator[list[int]]:
     except ValueError:  # not the main thread: leave signals alone
         yield received
         return
+    # A shell starts background jobs (`cmd &`) with SIGINT ignored, and asyncio installs its
+    # graceful Ctrl-C path only over the default handler: without it the SIGTERM is lost.
+    previous_int = signal.getsignal(signal.SIGINT)
+    if previous_int == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield received
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def register(subparsers: Any) -> None:
