@@ -237,6 +237,18 @@ def test_first_load_builds_the_cache_and_later_loads_read_it(  # type: ignore[no
     assert built[0].read_bytes() == blob
 
 
+def test_pairs_run_at_once_give_each_pair_its_own_logit_in_order(neural) -> None:  # type: ignore[no-untyped-def]
+    from hallujudge._local._neural import NeuralModel
+
+    pairs = [*PAIRS, *reversed(PAIRS), *PAIRS]  # different lengths interleaved
+    one_at_a_time = NeuralModel.load(threads=1)
+    at_once = NeuralModel.load(threads=3)
+    assert (one_at_a_time.workers, at_once.workers) == (1, 3)
+    want = one_at_a_time.logits(pairs)
+    assert len(set(want.round(6))) >= 3  # distinct answers, so a shuffled order would show
+    assert np.array_equal(at_once.logits(pairs), want)
+
+
 def test_an_unwritable_cache_builds_in_memory(neural, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from hallujudge._local._neural import NeuralModel
 
