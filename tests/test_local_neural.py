@@ -71,6 +71,37 @@ def test_budget_is_filled_after_coverage_and_degenerate_inputs() -> None:
     assert select_evidence(long + " Lions hunt at night.", "zebras graze", 5, _words) == long
 
 
+_TIES_SCRIPT = """
+import json, random
+from hallujudge._local._neural import select_evidence
+rng = random.Random(7)
+vocab = [f"w{i}" for i in range(40)]
+count = lambda ts: [len(t.split()) for t in ts]  # noqa: E731
+out = []
+for _ in range(60):
+    sents = [" ".join(rng.sample(vocab, 6)) + "." for _ in range(25)]  # many equal-weight sets
+    summary = " ".join(rng.sample(vocab, 8)) + "."
+    out.append(select_evidence(" ".join(sents), summary, 30, count))
+print(json.dumps(out))
+"""
+
+
+def test_evidence_does_not_depend_on_the_process_hash_seed() -> None:
+    # Sets iterate in a hash-seeded order; the gains summed over them must tie exactly anyway,
+    # or the same pair gets other evidence (and another score) in another process.
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", _TIES_SCRIPT],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(6)
+    }
+    assert len(runs) == 1
+
+
 # --------------------------------------------------------------------------- ensemble maths
 
 

@@ -196,7 +196,9 @@ def select_evidence(
     n = len(sents)
     weight = {w: math.log1p(n / c) for w, c in df.items()}
     target = set(_content_stems(summary))
-    similarity = [sum(weight.get(w, 0.0) for w in target & st) for st in sent_stems]
+    # fsum: exactly rounded whatever the set's (hash-seeded) order, so equal gains tie exactly
+    # and the tie rule, not the process's hash seed, decides (a plain sum varied per process).
+    similarity = [math.fsum(weight.get(w, 0.0) for w in target & st) for st in sent_stems]
 
     chosen: set[int] = set()
     left = budget
@@ -207,7 +209,7 @@ def select_evidence(
         for i in range(n):
             if i in chosen or i in skipped:
                 continue
-            gain = sum(weight.get(w, 0.0) for w in uncovered & sent_stems[i])
+            gain = math.fsum(weight.get(w, 0.0) for w in uncovered & sent_stems[i])
             if gain > best_gain:
                 best, best_gain = i, gain
         if best < 0:
@@ -472,8 +474,8 @@ class NeuralModel:
                 never depends on the other pairs, int8 or not.
             threads: Pairs scored at once by :meth:`logits`, each on one core (None: one per
                 CPU this process may use). One pair is too small to spread over cores: on 2
-                cores two single-threaded pairs at a time run about 1.7x the pairs/s of one
-                pair on two threads.
+                cores two single-threaded pairs at a time ran 1.2-1.5x the pairs/s of one pair
+                on two threads (``docs/benchmarks.md``).
 
         Returns:
             The model, ready for :meth:`predict_many`.
