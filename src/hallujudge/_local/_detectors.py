@@ -416,16 +416,19 @@ class Membership:
         member: ``[stem, sentence]``: the sentence has the stem.
         win2: ``[stem, start]``: the 2-sentence window starting there has the stem.
         win3: The same for 3-sentence windows.
-        near: ``[stem, sentence]``: the sentence or a neighbour has the stem.
         n_sent: Number of document sentences.
+        sents: Per row, the sentences that have the stem (``member`` as sets: the pairwise
+            "do these meet?" tests are set operations, far cheaper than array ones).
+        near_sents: Per row, the sentences that have the stem or whose neighbour has it.
     """
 
     row: dict[str, int]
     member: npt.NDArray[np.bool_]
     win2: npt.NDArray[np.bool_]
     win3: npt.NDArray[np.bool_]
-    near: npt.NDArray[np.bool_]
     n_sent: int
+    sents: list[frozenset[int]]
+    near_sents: list[frozenset[int]]
 
 
 def _membership(s: SummaryView, doc: DocIndex) -> Membership | None:
@@ -436,17 +439,18 @@ def _membership(s: SummaryView, doc: DocIndex) -> Membership | None:
     row = {st: i for i, st in enumerate(present)}
     member = np.zeros((len(present), len(doc.sent_stems)), dtype=bool)
     wanted = set(present)
+    holders: list[set[int]] = [set() for _ in present]
     for j, sent in enumerate(doc.sent_stems):
         for st in sent & wanted:
             member[row[st], j] = True
+            holders[row[st]].add(j)
     win2 = member.copy()
     win2[:, :-1] |= member[:, 1:]
     win3 = win2.copy()
     win3[:, :-2] |= member[:, 2:]
-    near = member.copy()
-    near[:, 1:] |= member[:, :-1]
-    near[:, :-1] |= member[:, 1:]
-    return Membership(row, member, win2, win3, near, len(doc.sent_stems))
+    sents = [frozenset(h) for h in holders]
+    near_sents = [frozenset(k for j in h for k in (j - 1, j, j + 1)) for h in holders]
+    return Membership(row, member, win2, win3, len(doc.sent_stems), sents, near_sents)
 
 
 @dataclass(frozen=True, slots=True)
@@ -637,9 +641,7 @@ def _keys_outside_window(
 def _first_mentions(s: SummaryView, m: Membership) -> Features:
     """Where the document first mentions each supported name (0 = first sentence)."""
     firsts = [
-        int(np.argmax(m.member[m.row[t.stem]])) / max(m.n_sent - 1, 1)
-        for t in s.ent_tokens
-        if t.stem in m.row
+        min(m.sents[m.row[t.stem]]) / max(m.n_sent - 1, 1) for t in s.ent_tokens if t.stem in m.row
     ]
     return {"ent_first_pos_max": max(firsts)} if firsts else {}
 
@@ -653,8 +655,8 @@ def _content_pair_cooccurrence(s: SummaryView, m: Membership) -> Features:
             if ra == rb:
                 continue
             pairs += 1
-            near_pairs += int(bool((m.member[ra] & m.near[rb]).any()))
-            sent_pairs += int(bool((m.member[ra] & m.member[rb]).any()))
+            near_pairs += int(not m.sents[ra].isdisjoint(m.near_sents[rb]))
+            sent_pairs += int(not m.sents[ra].isdisjoint(m.sents[rb]))
     if not pairs:
         return {}
     return {
@@ -688,7 +690,7 @@ def _key_pair_cooccurrence(
     unlinked: list[tuple[str, str]] = []
     for ka, kb in _key_pairs(key, s, 7):
         e_pairs += 1
-        if (m.member[m.row[ka.stem]] & m.near[m.row[kb.stem]]).any():
+        if not m.sents[m.row[ka.stem]].isdisjoint(m.near_sents[m.row[kb.stem]]):
             e_ok += 1
         elif len(unlinked) < 3:
             unlinked.append((ka.text, kb.text))
@@ -713,10 +715,8 @@ def _key_contexts(s: SummaryView, m: Membership) -> Features:
             ]
             if not nb:
                 continue
-            mt = m.member[m.row[t.stem]]
-            ok = sum(
-                1 for u in nb if u.stem in m.row and bool((mt & m.member[m.row[u.stem]]).any())
-            )
+            mt = m.sents[m.row[t.stem]]
+            ok = sum(1 for u in nb if u.stem in m.row and not mt.isdisjoint(m.sents[m.row[u.stem]]))
             (num_ctx if t.is_number else ent_ctx).append(ok / len(nb))
     return {
         "num_ctx_min": min(num_ctx) if num_ctx else MISSING,
@@ -733,8 +733,8 @@ def _key_order_flips(
     """
     flips = 0
     for ka, kb in _key_pairs(key, s, 5):
-        both = np.flatnonzero(m.member[m.row[ka.stem]] & m.member[m.row[kb.stem]])
-        if both.size == 0:
+        both = sorted(m.sents[m.row[ka.stem]] & m.sents[m.row[kb.stem]])
+        if not both:
             continue
         orders = doc.sent_order
         flips += int(not any(orders[j][ka.stem] < orders[j][kb.stem] for j in both[:20]))

@@ -445,12 +445,15 @@ def cased_words(text: str) -> list[str]:
 
 def word_tokens(text: str) -> list[str]:
     """Normalised tokens of ``text`` without offsets (fast path for documents)."""
-    out: list[str] = []
-    for m in _TOKEN_RE.finditer(text):
-        g = m.group("num") or m.group("word")
-        if g:
-            out.append(normalize(g))
-    return out
+    # findall yields (num, word) per match; the uncaptured alternatives (<t> tags) give ("", "")
+    return [normalize(num or word) for num, word in _TOKEN_RE.findall(text) if num or word]
+
+
+@lru_cache(maxsize=1 << 16)
+def _word_facts(word: str) -> tuple[str, str, bool, bool]:
+    """A word's ``(norm, stem, is_number, is_cap)``, memoised: documents repeat their words."""
+    norm = normalize(word)
+    return norm, stem(norm), word[0].isdigit() or word.lower() in _NUMBER_WORDS, word[0].isupper()
 
 
 def tokenize(text: str) -> list[Token]:
@@ -465,22 +468,12 @@ def tokenize(text: str) -> list[Token]:
         offset = base + len(sentence)
         first = True
         for m in _TOKEN_RE.finditer(sentence):
-            g = m.group("num") or m.group("word")
-            if not g:
+            if m.lastgroup is None:  # a <t> tag or a -lrb- bracket: no token
                 continue
-            norm = normalize(g)
+            g = m[0]
+            norm, st, is_number, is_cap = _word_facts(g)
             tokens.append(
-                Token(
-                    start=base + m.start(),
-                    end=base + m.end(),
-                    text=g,
-                    norm=norm,
-                    stem=stem(norm),
-                    is_number=g[0].isdigit() or g.lower() in _NUMBER_WORDS,
-                    is_cap=g[0].isupper(),
-                    sent=sent,
-                    sent_initial=first,
-                )
+                Token(base + m.start(), base + m.end(), g, norm, st, is_number, is_cap, sent, first)
             )
             first = False
         if not first:
