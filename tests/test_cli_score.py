@@ -278,3 +278,68 @@ def test_real_subprocess_missing_file() -> None:
     assert done.returncode == 2
     assert "document file not found" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# -- input budgets: flags, and unscored advice in the CLI's words ----------------------------
+
+
+def test_max_input_chars_flag_refuses_and_the_reason_names_the_flag(
+    doc_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = use_backend(monkeypatch, scoring_backend(0.9))
+    argv = ["score", "--doc", str(doc_file), "--summary", SUMMARY, "--model", model]
+    code = main([*argv, "--max-input-chars", "20"])
+    out = capsys.readouterr().out
+    assert code == 2
+    assert f"the document is {len(DOC)} characters" in out
+    assert "over --max-input-chars 20: split it, or raise --max-input-chars" in out
+    assert "max_input_chars=" not in out  # Python advice a shell user cannot follow
+    assert main([*argv, "--max-input-chars", str(len(DOC))]) == 0
+    assert main([*argv, "--max-input-chars", "NONE"]) == 0
+
+
+def test_max_calls_per_pair_flag_reaches_the_judge(
+    doc_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = use_backend(monkeypatch, scoring_backend(0.9))
+    summary = "The library will close. The vote was on Tuesday. Ellerby council voted."
+    argv = ["score", "--doc", str(doc_file), "--summary", summary, "--model", model]
+    assert main([*argv, "--claims", "sentence", "--max-calls-per-pair", "3"]) == 0
+    capsys.readouterr()
+    assert main([*argv, "--claims", "sentence", "--max-calls-per-pair", "2"]) == 2
+    out = capsys.readouterr().out
+    assert "would take 3 model calls, over --max-calls-per-pair 2" in out
+    assert "max_calls_per_pair=" not in out
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "many", "1.5"])
+def test_a_bad_budget_is_a_usage_error(
+    value: str, doc_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["score", "--doc", str(doc_file), "--summary", "x", "--max-input-chars", value])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"--max-input-chars: must be a whole number of at least 1, or none, not {value!r}" in err
+
+
+def test_eval_says_why_rows_are_unscored_in_flags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = use_backend(monkeypatch, scoring_backend(0.9))
+    rows = [
+        {"premise": DOC, "hypothesis": SUMMARY, "target": 0},
+        {"premise": "Short.", "hypothesis": "Short.", "target": 1},
+        {"premise": DOC + " More.", "hypothesis": "x", "target": 1},
+    ]
+    data = tmp_path / "rows.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    argv = ["eval", str(data), "--model", model, "--no-cache", "--bootstrap", "0"]
+    assert main([*argv, "--max-input-chars", "40"]) == 0
+    err = capsys.readouterr().err
+    assert "scorer: 2 of 3 rows unscored" in err
+    assert f"  1 x the document is {len(DOC)} characters" in err
+    assert f"  1 x the document is {len(DOC) + 6} characters" in err
+    assert "over --max-input-chars 40" in err and "max_input_chars=" not in err
+    assert main(argv) == 0  # the Judge's default budget: every row scored, nothing said
+    assert "unscored" not in capsys.readouterr().err

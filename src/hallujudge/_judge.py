@@ -313,7 +313,7 @@ class Judge(JudgeMethods):
                 return _refused(
                     f"the {name} is {len(text):,} characters (about {estimate_tokens(text):,} "
                     f"tokens), over max_input_chars={limit:,}: split it, or raise "
-                    "max_input_chars= (None: no limit)"
+                    "max_input_chars= (max_input_chars=None: no limit)"
                 )
         return None
 
@@ -327,7 +327,8 @@ class Judge(JudgeMethods):
             return _refused(
                 f"judging this pair would take {calls} model calls, over "
                 f"max_calls_per_pair={self.max_calls_per_pair} (windows of the long document x "
-                "sentences x samples): shorten the document, or raise max_calls_per_pair="
+                "sentences x samples): shorten the document, or raise max_calls_per_pair= "
+                "(max_calls_per_pair=None: no limit)"
             )
         if len(parts) == 1:
             return await self._judge_long_or_short(example, rooms[0])

@@ -14,9 +14,12 @@ from typing import Any
 __all__ = [
     "COLUMN_WORDS",
     "KEY_WORDS",
+    "LIMIT_WORDS",
     "column_arguments",
     "column_mapping",
     "fraction",
+    "limit_arguments",
+    "limit_options",
     "non_negative_int",
     "positive_int",
 ]
@@ -72,3 +75,50 @@ non_negative_int = _checked(int, lambda v: v >= 0, "a whole number (0 or more)")
 
 fraction = _checked(float, lambda v: math.isfinite(v) and 0.0 <= v <= 1.0, "a number in [0, 1]")
 """argparse ``type=`` for probabilities such as ``--threshold``."""
+
+
+_LIMITS = (
+    ("max_input_chars", "the longest document or summary judged, in characters"),
+    ("max_calls_per_pair", "the most model calls one pair may take (long documents, claims)"),
+)
+
+LIMIT_WORDS = {name: "--" + name.replace("_", "-") for name, _ in _LIMITS}
+"""The Judge's input budgets (``max_input_chars=`` ...) as the flags of :func:`limit_arguments`."""
+
+
+def _limit(text: str) -> int | None:
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of at least 1, or none, not {text!r}"
+        )
+    return value
+
+
+def limit_arguments() -> argparse.ArgumentParser:
+    """A parent parser with the Judge's input budgets (``--max-input-chars N|none`` ...).
+
+    A flag left out keeps the Judge's default, so ``limit_options`` passes only those given.
+    """
+    limits = argparse.ArgumentParser(add_help=False)
+    group = limits.add_argument_group("input budgets (default: the Judge's)")
+    for name, meaning in _LIMITS:
+        group.add_argument(
+            LIMIT_WORDS[name],
+            dest=name,
+            type=_limit,
+            default=argparse.SUPPRESS,
+            metavar="N",
+            help=f"{meaning}; none: no limit",
+        )
+    return limits
+
+
+def limit_options(args: argparse.Namespace) -> dict[str, int | None]:
+    """The input-budget flags that were given, as Judge keywords."""
+    return {name: getattr(args, name) for name, _ in _LIMITS if hasattr(args, name)}

@@ -13,16 +13,21 @@ import contextlib
 import os
 import signal
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .. import _advice
 from . import (
     COLUMN_WORDS,
     KEY_WORDS,
+    LIMIT_WORDS,
     column_arguments,
     column_mapping,
     fraction,
+    limit_arguments,
+    limit_options,
     non_negative_int,
     positive_int,
 )
@@ -32,6 +37,7 @@ __all__ = ["register"]
 _WORDS = {
     **KEY_WORDS,
     **COLUMN_WORDS,
+    **LIMIT_WORDS,
     "server_url": "",  # MISTRAL_SERVER_URL, which the messages name beside it
     "base_url": "--base-url",
     "concurrency": "--concurrency",
@@ -121,7 +127,7 @@ def register(subparsers: Any) -> None:
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[column_arguments()],
+        parents=[column_arguments(), limit_arguments()],
     )
     parser.add_argument(
         "data",
@@ -216,6 +222,7 @@ def _run(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {}
     if args.base_url:
         options["base_url"] = args.base_url
+    options.update(limit_options(args))
     judges = [Judge(m, prompt=args.prompt, **options) for m in args.model or ["local"]]
     cache_path = None if args.no_cache else (args.cache or DEFAULT_CACHE_PATH)
     evaluator = Evaluator(
@@ -248,6 +255,7 @@ def _run(args: argparse.Namespace) -> int:
             for judge in judges:
                 judge.close()
     print(result.to_markdown())
+    _say_why_unscored(result, args.words)
     written = []
     if args.json:
         result.to_json(args.json)
@@ -266,3 +274,18 @@ def _run(args: argparse.Namespace) -> int:
         note += "; wrote " + ", ".join(written)
     print(note, file=sys.stderr)
     return 0
+
+
+def _say_why_unscored(result: Any, words: dict[str, str]) -> None:
+    """On stderr: how many rows each judge left unscored and the commonest reasons, in flags."""
+    for report in getattr(result, "reports", [result]):
+        reasons = Counter(report.columns.errors.values())
+        if not reasons:
+            continue
+        print(
+            f"hallujudge eval: {report.judge}: {report.n_unscored} of {report.n} rows unscored "
+            "(kept in the report, counted as errors in the strict metrics):",
+            file=sys.stderr,
+        )
+        for reason, count in reasons.most_common(3):
+            print(f"  {count} x {_advice.reword(reason, words)}", file=sys.stderr)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import _advice
 from .._errors import ConfigurationError
-from . import KEY_WORDS, fraction
+from . import KEY_WORDS, LIMIT_WORDS, fraction, limit_arguments, limit_options
 
 if TYPE_CHECKING:
     from .._types import Verdict
@@ -25,6 +27,7 @@ EXIT_CODES = {"consistent": 0, "inconsistent": 1, "unscored": 2}
 
 _WORDS = {
     **KEY_WORDS,
+    **LIMIT_WORDS,
     "server_url": "",  # MISTRAL_SERVER_URL, which the messages name beside it
     "base_url": "--base-url",
     "threshold": "--threshold",
@@ -51,6 +54,7 @@ def register(subparsers: Any) -> None:
         description="Judge whether a summary is factually consistent with a document.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[limit_arguments()],
     )
     parser.add_argument(
         "--doc",
@@ -117,11 +121,13 @@ def _read(path: str, what: str) -> str:
         raise ConfigurationError(f"cannot read {what} file {path!r}: {exc.strerror}") from exc
 
 
-def format_verdict(verdict: Verdict) -> str:
+def format_verdict(verdict: Verdict, *, words: Mapping[str, str] | None = None) -> str:
     """A short human-readable rendering of a verdict (label, score, reason, spans, error).
 
     Args:
         verdict: The verdict to show.
+        words: Keyword -> flag of the interface showing it: an unscored verdict's advice
+            (``raise max_input_chars=``) is said in those words (see :mod:`hallujudge._advice`).
 
     Returns:
         Several lines of text, without a trailing newline.
@@ -144,7 +150,8 @@ def format_verdict(verdict: Verdict) -> str:
             note = f"  ({span.note})" if span.note else ""
             lines.append(f"  [{span.start}:{span.end}] {span.text!r}{note}")
     if verdict.error:
-        lines.append(f"unscored: {verdict.error}")
+        error = _advice.reword(verdict.error, words) if words else verdict.error
+        lines.append(f"unscored: {error}")
     return "\n".join(lines)
 
 
@@ -156,7 +163,8 @@ def _run(args: argparse.Namespace) -> int:
 
     from .._judge import Judge
 
-    options = {"base_url": args.base_url} if args.base_url else {}
+    options: dict[str, Any] = {"base_url": args.base_url} if args.base_url else {}
+    options.update(limit_options(args))
     judge = Judge(
         args.model, prompt=args.prompt, claims=args.claims, threshold=args.threshold, **options
     )
@@ -165,5 +173,5 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(verdict.model_dump(mode="json"), ensure_ascii=False))
     else:
-        print(format_verdict(verdict))
+        print(format_verdict(verdict, words=args.words))
     return EXIT_CODES[verdict.label]
