@@ -208,6 +208,25 @@ def test_judges_on_one_key_share_the_token_budget() -> None:
     assert budget.tpm == 9_000  # a later budget for the same key updates the shared one
 
 
+def test_the_registry_of_learned_limits_is_bounded_and_keeps_the_recent_ones() -> None:
+    from hallujudge._backends.mistral import _connection
+
+    url = "http://127.0.0.1:9"
+    first = Judge("mistral:m", server_url=url, api_key="lru-key-0").backend.call_limit
+    keep = Judge("mistral:m", server_url=url, api_key="lru-key-keep").backend.call_limit
+    for i in range(1, _connection._MAX_LIMITS + 40):
+        Judge("mistral:m", server_url=url, api_key=f"lru-key-{i}")
+        if i % 50 == 0:  # in use now and then: stays among the recent ones
+            assert (
+                Judge("mistral:m", server_url=url, api_key="lru-key-keep").backend.call_limit
+                is keep
+            )
+    assert len(_connection._LIMITS) == _connection._MAX_LIMITS
+    assert Judge("mistral:m", server_url=url, api_key="lru-key-keep").backend.call_limit is keep
+    # the oldest, unused since, was forgotten: a new connection on that key starts afresh
+    assert Judge("mistral:m", server_url=url, api_key="lru-key-0").backend.call_limit is not first
+
+
 SERVER_TPM = 300_000  # 5,000 prompt tokens/s, about 12 of these rows a second
 
 

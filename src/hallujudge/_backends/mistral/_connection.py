@@ -28,6 +28,7 @@ import importlib.metadata
 import json
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -280,8 +281,12 @@ class MistralConnection:
         return f"MistralConnection(server_url={self.identity!r})"
 
 
-_LIMITS: dict[tuple[str, str], AdaptiveLimit] = {}
+_LIMITS: OrderedDict[tuple[str, str], AdaptiveLimit] = OrderedDict()
 _LIMITS_LOCK = threading.Lock()
+_MAX_LIMITS = 256
+"""Servers-and-keys whose learned limit is kept for later connections (least recently used
+beyond this are forgotten; a live connection keeps its own): an app that serves many keys does
+not grow without bound."""
 
 
 def _shared_limit(
@@ -300,6 +305,9 @@ def _shared_limit(
         if limit is None or limit.maximum < max_connections:
             budget = limit.tokens if limit is not None else None
             limit = _LIMITS[ident] = AdaptiveLimit(max_connections, tokens=budget)
+        _LIMITS.move_to_end(ident)
+        while len(_LIMITS) > _MAX_LIMITS:
+            _LIMITS.popitem(last=False)
         if tpm is not None:
             if limit.tokens is None:
                 limit.tokens = TokenBudget(tpm)
