@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import time
 import warnings
@@ -43,6 +42,7 @@ from hallujudge._local._ensemble import EnsembleModel, combine, fit_ensemble  # 
 from hallujudge._local._metrics import bootstrap_ci, classification_metrics, roc_auc  # noqa: E402
 from hallujudge._local._neural import NeuralModel, encode_pairs  # noqa: E402
 from hallujudge._local._pairs import load_minimal_pairs  # noqa: E402
+from hallujudge._local._suites import ood_part  # noqa: E402
 
 KEYS = ("accuracy", "balanced_accuracy", "roc_auc", "ece")
 
@@ -75,11 +75,6 @@ def _rate(fn: Any, pairs: list[tuple[str, str]]) -> float:
 def _balanced_accuracy(y: np.ndarray, p: np.ndarray) -> float:
     pred = p >= 0.5
     return float(np.mean([np.mean(pred[y == 1]), np.mean(~pred[y == 0])]))
-
-
-def ood_part(source: str) -> str:
-    """The data README's 12 parts: BEGIN's dialogue models pooled per dataset."""
-    return re.sub(r"^(begin-[a-z]+)-.*$", r"\1", source)
 
 
 def _ood_tables(preds: dict[str, np.ndarray], y: np.ndarray, parts: np.ndarray, boot: int) -> None:
