@@ -698,3 +698,15 @@ def test_live_openai_scores_with_logprobs() -> None:
     verdict = Judge("openai:gpt-4o-mini").score(DOC, SUMMARY)
     assert verdict.label == "consistent", verdict.error
     assert verdict.score is not None
+
+
+def test_lone_surrogates_reach_the_server_as_replacement_characters(
+    fake: FakeOpenAIServer,
+) -> None:
+    # Text decoded with surrogateescape (or JSON holding "\ud800") has code points UTF-8 cannot
+    # carry: the JSON body failed to encode and the row came back "unexpected error".
+    document, summary = f"{DOC} \udcff", f"\ud800{SUMMARY}"
+    verdict = make_judge(fake, max_attempts=1).score(document, summary)
+    assert verdict.scored, verdict.error
+    sent = json.dumps(fake.requests[-1].body, ensure_ascii=False)
+    assert f"{DOC} \ufffd" in sent and f"\ufffd{SUMMARY}" in sent

@@ -378,3 +378,15 @@ def test_shipped_metrics_match_a_recomputation_on_fib_val(ensemble) -> None:  # 
                     split,
                     k,
                 )
+
+
+def test_lone_surrogates_are_scored_as_replacement_characters(neural) -> None:  # type: ignore[no-untyped-def]
+    # The tokenizer refuses lone surrogates (TypeError): the row was "unexpected error".
+    from hallujudge import Judge
+
+    judge = Judge("local:ensemble")
+    document = "The council approved 120 new homes on Tuesday."
+    odd = judge.score(document + " \udcff", "\ud800The council approved 120 homes.")
+    plain = judge.score(document + " \ufffd", "\ufffdThe council approved 120 homes.")
+    assert odd.scored and odd.error is None
+    assert odd.score == plain.score

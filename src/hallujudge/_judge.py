@@ -22,7 +22,7 @@ from ._errors import (
     JudgeOutputError,
     RateLimitError,
 )
-from ._judging import JudgeMethods, PairLike, to_example
+from ._judging import JudgeMethods, PairLike, encodable, to_example
 from ._prompts import PromptStrategy, get_prompt
 from ._ratelimit import RateLimiter
 from ._retry import RetryPolicy
@@ -277,6 +277,7 @@ class Judge(JudgeMethods):
     async def ajudge(self, example: Example) -> Verdict:
         """Judge one :class:`Example` (the core every other method goes through)."""
         started = time.perf_counter()
+        example = encodable(example)
         if not example.document.strip():
             verdict = Verdict.unscored(
                 "the document is empty: nothing to check the summary against"

@@ -11,6 +11,7 @@ wrapped as a judge each implement it; :class:`JudgeMethods` gives any of them ``
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterable
 from typing import Any, Protocol, Self, cast, runtime_checkable
 
@@ -24,6 +25,7 @@ __all__ = [
     "JudgeProtocol",
     "PairLike",
     "check_text",
+    "encodable",
     "iter_scores",
     "to_example",
 ]
@@ -96,6 +98,22 @@ def to_example(item: PairLike) -> Example:
         "each item must be an Example, a (document, summary) tuple, or a dict with "
         f"'document' and 'summary' keys; got {type(item).__name__}"
     )
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def encodable(example: Example) -> Example:
+    r"""``example`` with each lone surrogate in its texts as U+FFFD (one character for one).
+
+    Lone surrogates come from ``surrogateescape`` decoding or JSON such as ``"\ud800"``; UTF-8
+    cannot carry them, so an HTTP body or a tokenizer would fail on them. Offsets are unchanged.
+    """
+    texts = {"document": example.document, "summary": example.summary}
+    bad = {
+        k: _LONE_SURROGATE.sub("\ufffd", v) for k, v in texts.items() if _LONE_SURROGATE.search(v)
+    }
+    return example.model_copy(update=bad) if bad else example
 
 
 def check_text(name: str, value: object) -> None:
