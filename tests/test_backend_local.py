@@ -83,6 +83,14 @@ def test_a_missing_model_directory_is_a_configuration_error(tmp_path: object) ->
 def test_local_takes_no_options() -> None:
     with pytest.raises(ConfigurationError, match="takes no options"):
         Judge("local", api_key="x")
+    with pytest.raises(ConfigurationError, match=r"unknown option path="):
+        Judge("local", path="/tmp")  # the directory goes in the model string
+
+
+def test_a_misspelt_judge_option_is_named_rightly() -> None:
+    # It went to the backend, which said only "takes no options", as if concurrency= were wrong.
+    with pytest.raises(ConfigurationError, match=r"concurency= .*did you mean concurrency=\?"):
+        Judge("local", concurency=4)
 
 
 @pytest.mark.skipif(not available(), reason="needs the neural extra (torch, transformers)")

@@ -90,18 +90,12 @@ class LocalBackend(Backend):
     Args:
         path: ``""`` (the default: the ensemble where installed, else the GBM), ``"gbm"``,
             ``"ensemble"``, ``"neural"``, or a trained model directory.
-        **options: Accepted for symmetry with other backends; none apply here.
     """
 
     uses_prompt = False
     input_format = "local-features@1"
 
-    def __init__(self, path: str = "", **options: Any) -> None:
-        if options:
-            raise ConfigurationError(
-                f"the local backend takes no options, got {sorted(options)}; "
-                "pass a model directory as 'local:/path/to/model'"
-            )
+    def __init__(self, path: str = "") -> None:
         self._threaded = False
         kind = path or self._default_kind()
         if kind in ("ensemble", "neural"):

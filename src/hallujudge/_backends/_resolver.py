@@ -61,13 +61,14 @@ def check_options(cls: Callable[..., object], options: Mapping[str, object], *, 
     params = inspect.signature(cls).parameters
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
         return
+    first = next(iter(params), None)  # the name from the model string, never an option
     valid = sorted(
         n
         for n, p in params.items()
-        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n not in ("model", "name")
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n != first
     )
     for option in options:
-        if option not in params:
+        if option not in valid:
             from .._judge import Judge  # the Judge's keywords, for did-you-mean only
 
             judge = [n for n in inspect.signature(Judge).parameters if n != "model"]
