@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -434,15 +435,11 @@ def analyze_many(pairs: Sequence[tuple[str, str]], lex: Lexicon) -> list[Analysi
     """:func:`analyze` every pair, indexing each distinct document only once.
 
     Judging several summaries of one document (the usual evaluation layout) then costs one
-    document scan; the cache is bounded so memory stays flat on long streams.
+    document scan, also when they arrive one call at a time (``Judge.score_many`` judges pair
+    by pair): the index is memoised across calls, bounded so memory stays flat on long streams.
     """
-    out: list[Analysis] = []
-    cache: dict[str, DocIndex] = {}
-    for doc, summ in pairs:
-        index = cache.get(doc)
-        if index is None:
-            if len(cache) >= _DOC_CACHE:
-                cache.pop(next(iter(cache)))
-            index = cache[doc] = index_document(doc)
-        out.append(analyze(index, summ, lex))
-    return out
+    return [analyze(_cached_index(doc), summ, lex) for doc, summ in pairs]
+
+
+# A DocIndex depends on the document alone and is never mutated, so one can serve every caller.
+_cached_index = lru_cache(maxsize=_DOC_CACHE)(index_document)
