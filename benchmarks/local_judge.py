@@ -3,6 +3,7 @@
 Usage (from the project root, with ``../shared/data`` present)::
 
     nice python benchmarks/local_judge.py [--boot 1000] [--seed 0] [--model DIR] [--skip-heldout]
+    python benchmarks/local_judge.py --speed-only   # only the pairs/s line (about 20 s)
 
 For each judge: balanced accuracy (threshold 0.5) and ROC-AUC with seeded 95% bootstrap intervals
 on ``ood/dev`` per part (the 12 parts of the data README) and macro-averaged over the parts (the
