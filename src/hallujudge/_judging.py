@@ -110,8 +110,10 @@ def encodable(example: Example) -> Example:
     cannot carry them, so an HTTP body or a tokenizer would fail on them. Offsets are unchanged.
     """
     texts = {"document": example.document, "summary": example.summary}
-    bad = {
-        k: _LONE_SURROGATE.sub("\ufffd", v) for k, v in texts.items() if _LONE_SURROGATE.search(v)
+    bad = {  # isascii() is a flag lookup: the usual text skips the scan
+        k: _LONE_SURROGATE.sub("\ufffd", v)
+        for k, v in texts.items()
+        if not v.isascii() and _LONE_SURROGATE.search(v)
     }
     return example.model_copy(update=bad) if bad else example
 
