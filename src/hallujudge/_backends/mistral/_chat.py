@@ -38,7 +38,7 @@ from mistralai.client.types import UNSET
 from ..._errors import ServerError
 from ..._types import Usage
 from .._base import Request, Response, TokenLogprob
-from ._common import MistralBackendBase, Transport
+from ._common import MistralBackendBase
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -75,9 +75,6 @@ CONTEXT_TOKENS: dict[str, int] = {
 DEFAULT_CONTEXT_TOKENS = 32_768
 """Context assumed for models not in :data:`CONTEXT_TOKENS` (see the module docstring)."""
 
-DEFAULT_CONTEXT_TOKENS = 32_768
-"""Context assumed for models not in :data:`CONTEXT_TOKENS` (see the module docstring)."""
-
 
 def _context_tokens(model: str) -> int:
     base = model.split(":")[1] if model.startswith("ft:") and model.count(":") >= 2 else model
@@ -107,29 +104,8 @@ class MistralBackend(MistralBackendBase):
     uses_prompt = True
     supports_logprobs = False
 
-    def __init__(
-        self,
-        model: str,
-        *,
-        api_key: str | None = None,
-        server_url: str | None = None,
-        base_url: str | None = None,
-        max_connections: int = 64,
-        transport: Transport = "http",
-        timeout_s: float | None = None,
-        tpm: float | None = None,
-    ) -> None:
-        super().__init__(
-            model,
-            api_key=api_key,
-            server_url=server_url,
-            base_url=base_url,
-            max_connections=max_connections,
-            transport=transport,
-            timeout_s=timeout_s,
-            tpm=tpm,
-        )
-        self.name = f"mistral:{self.model}"
+    def _configure(self) -> None:
+        """The default prompt and context budget of this model id."""
         self.default_prompt = "fine-tune" if self.model.startswith("ft:") else "zero-shot"
         self.max_input_tokens = _context_tokens(self.model)
 

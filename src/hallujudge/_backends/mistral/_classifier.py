@@ -50,6 +50,7 @@ class MistralClassifierBackend(MistralBackendBase):
 
     uses_prompt = False
     supports_logprobs = False
+    prefix = "mistral-classifier"
 
     def __init__(
         self,
@@ -74,7 +75,6 @@ class MistralClassifierBackend(MistralBackendBase):
             timeout_s=timeout_s,
             tpm=tpm,
         )
-        self.name = f"mistral-classifier:{self.model}"
         self.target = target
         self.max_input_tokens = None  # the Judge does not window classifier inputs
 

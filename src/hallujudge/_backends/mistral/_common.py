@@ -35,6 +35,9 @@ class MistralBackendBase(Backend):
         ConfigurationError: Without a key for the real API, or with a bad option.
     """
 
+    prefix = "mistral"
+    """The model-string prefix that names this backend (``name`` is ``prefix:model``)."""
+
     def __init__(
         self,
         model: str,
@@ -69,6 +72,11 @@ class MistralBackendBase(Backend):
         self.server_url = self.connection.server_url
         self.max_connections = max_connections
         self.call_limit = self.connection.call_limit
+        self.name = f"{self.prefix}:{self.model}"
+        self._configure()
+
+    def _configure(self) -> None:
+        """What a subclass sets from the model id once the rest is set (nothing here)."""
 
     def _timeout(self, request: Request) -> float:
         """Seconds for one call: the Judge's ``timeout_s``, capped by the backend's own."""
