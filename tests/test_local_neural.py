@@ -390,3 +390,21 @@ def test_lone_surrogates_are_scored_as_replacement_characters(neural) -> None:  
     plain = judge.score(document + " \ufffd", "\ufffdThe council approved 120 homes.")
     assert odd.scored and odd.error is None
     assert odd.score == plain.score
+
+
+def test_a_document_is_tokenised_once_for_all_its_summaries(neural) -> None:  # type: ignore[no-untyped-def]
+    from hallujudge._local import _neural
+
+    document = " ".join(f"Sentence {i} says the council met on day {i}." for i in range(60))
+    summaries = ["The council met on day 7.", "The council met on day 41.", "Day 3 had a meeting."]
+    _neural._document_sentences.cache_clear()
+    _neural.encode_pairs(neural.tokenizer, [(document, s) for s in summaries], 96)
+    info = _neural._document_sentences.cache_info()
+    assert (info.misses, info.hits) == (1, 2)  # one tokenisation of the document, not three
+
+    def fresh(texts: list[str]) -> list[int]:  # a new counter each call: nothing memoised
+        return neural.tokenizer.count(texts)
+
+    memo = [_neural.select_evidence(document, s, 40, neural.tokenizer.count) for s in summaries]
+    assert memo == [_neural.select_evidence(document, s, 40, fresh) for s in summaries]
+    assert len(set(memo)) == 3  # each summary still gets its own evidence

@@ -26,6 +26,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -141,6 +142,10 @@ class WordPieceTokenizer:
         enc = self._tok.encode_batch(texts, add_special_tokens=add_special_tokens)
         return {"input_ids": [list(e.ids) for e in enc]}
 
+    def count(self, texts: list[str]) -> list[int]:
+        """Word pieces of each text (no special tokens)."""
+        return [len(e.ids) for e in self._tok.encode_batch(texts, add_special_tokens=False)]
+
     def decode(self, ids: Sequence[int]) -> str:
         """Text of word-piece ids (special tokens dropped)."""
         return str(self._tok.decode(list(ids)))
@@ -151,6 +156,29 @@ class WordPieceTokenizer:
 
 def _content_stems(text: str) -> list[str]:
     return [stem(w) for w in word_tokens(text) if w not in STOPWORDS]
+
+
+@lru_cache(maxsize=64)
+def _document_sentences(
+    doc: str, n_tokens: Callable[[list[str]], list[int]]
+) -> tuple[tuple[str, ...], tuple[int, ...], tuple[frozenset[str], ...], dict[str, float]]:
+    """A document's sentences, their word-piece counts and content stems, and the stems' weights.
+
+    Memoised per document and counter (the model's tokenizer ``count``, the same every call):
+    several summaries of one document, or the sentences of one answer a Guard checks, tokenise
+    it once. Callers must not change what it returns.
+    """
+    sents = tuple(s.strip() for s in split_sentences(doc) if s.strip())
+    if not sents:
+        return (), (), (), {}
+    lengths = tuple(n_tokens(list(sents)))
+    sent_stems = tuple(frozenset(_content_stems(s)) for s in sents)
+    df: dict[str, int] = {}
+    for st in sent_stems:
+        for w in st:
+            df[w] = df.get(w, 0) + 1
+    weight = {w: math.log1p(len(sents) / c) for w, c in df.items()}
+    return sents, lengths, sent_stems, weight
 
 
 def select_evidence(
@@ -182,19 +210,12 @@ def select_evidence(
     doc = document.strip()
     if not doc or budget <= 0:
         return ""
-    sents = [s.strip() for s in split_sentences(doc) if s.strip()]
+    sents, lengths, sent_stems, weight = _document_sentences(doc, n_tokens)
     if not sents:
         return ""
-    lengths = n_tokens(sents)
     if sum(lengths) <= budget:
         return " ".join(sents)
-    sent_stems = [set(_content_stems(s)) for s in sents]
-    df: dict[str, int] = {}
-    for st in sent_stems:
-        for w in st:
-            df[w] = df.get(w, 0) + 1
     n = len(sents)
-    weight = {w: math.log1p(n / c) for w, c in df.items()}
     target = set(_content_stems(summary))
     # fsum: exactly rounded whatever the set's (hash-seeded) order, so equal gains tie exactly
     # and the tie rule, not the process's hash seed, decides (a plain sum varied per process).
@@ -244,9 +265,13 @@ def encode_pairs(
     the rest, chosen by :func:`select_evidence`.
     """
 
-    def count(texts: list[str]) -> list[int]:
+    def count_with(texts: list[str]) -> list[int]:
         enc = tokenizer(texts, add_special_tokens=False)["input_ids"]
         return [len(x) for x in enc]
+
+    # the wrapper's bound method hashes the same every call, so documents are memoised across
+    # calls; another tokenizer (the torch training path) gets a fresh closure: no memo, same text
+    count = tokenizer.count if isinstance(tokenizer, WordPieceTokenizer) else count_with
 
     out: list[list[int]] = []
     for document, summary in pairs:
