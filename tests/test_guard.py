@@ -219,3 +219,14 @@ def test_samples_send_distinct_seeds_or_none(seed: int | None, expected: list[in
         s for s in expected if s is not None
     ]
     assert sum(r.seed is None for r in fake.requests) == expected.count(None)
+
+
+@pytest.mark.parametrize(
+    ("context", "answer", "name"), [(None, "x", "context"), ("x", 3, "answer")]
+)
+def test_a_non_string_is_the_judges_input_error(context: object, answer: object, name: str) -> None:
+    from hallujudge import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match=rf"^{name} must be str, not ") as caught:
+        Guard(_judge()).check(context, answer)  # type: ignore[arg-type]
+    assert isinstance(caught.value, TypeError)  # as Judge.score raises for the same mistake

@@ -35,7 +35,7 @@ from . import _observe
 from ._claims import split_sentences
 from ._errors import ConfigurationError, HallucinationError
 from ._judge import Judge
-from ._judging import JudgeProtocol
+from ._judging import JudgeProtocol, check_text
 from ._sync import run_sync
 from ._types import Example, Span, Verdict
 
@@ -214,10 +214,11 @@ class Guard:
 
         Raises:
             HallucinationError: With ``on_fail="raise"``, when the check does not pass.
-            ConfigurationError: If ``context`` or ``answer`` is not a string.
+            InvalidInputError: If ``context`` or ``answer`` is not a string (a
+                ``ConfigurationError`` and a ``TypeError``, as the Judge raises).
         """
-        if not isinstance(context, str) or not isinstance(answer, str):
-            raise ConfigurationError("context and answer must both be strings")
+        check_text("context", context)
+        check_text("answer", answer)
         sentences = split_sentences(answer)
         verdicts = await self._verdicts(context, answer, sentences)
         return self._decide(answer, sentences, verdicts)
