@@ -86,18 +86,11 @@ LIMIT_WORDS = {name: "--" + name.replace("_", "-") for name, _ in _LIMITS}
 """The Judge's input budgets (``max_input_chars=`` ...) as the flags of :func:`limit_arguments`."""
 
 
+_budget = _checked(int, lambda v: v >= 1, "a whole number of at least 1, or none")
+
+
 def _limit(text: str) -> int | None:
-    if text.strip().lower() == "none":
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(
-            f"must be a whole number of at least 1, or none, not {text!r}"
-        )
-    return value
+    return None if text.strip().lower() == "none" else int(_budget(text))
 
 
 def limit_arguments() -> argparse.ArgumentParser:
