@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from hallujudge._local._data import find_shared_data, load_pairs  # noqa: E402
+from hallujudge._local._features import FEATURE_NAMES  # noqa: E402
 from hallujudge._local._gbm import GBMParams  # noqa: E402
 from hallujudge._local._model import DEFAULT_MODEL_DIR, METADATA_FILE, LocalModel  # noqa: E402
 from hallujudge._local._suites import suites  # noqa: E402
@@ -55,6 +56,13 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         metavar="FILE=W",
         help="override a training file's weight, e.g. ood/train.jsonl=2",
+    )
+    ap.add_argument(
+        "--drop",
+        action="append",
+        default=[],
+        metavar="FEATURE",
+        help="leave a feature out (an ablation), e.g. --drop log_doc_tokens",
     )
     args = ap.parse_args(argv)
     data = args.data or find_shared_data(ROOT)
@@ -86,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         augment=args.augment,
         augment_weight=args.augment_weight,
         n_bags=args.n_bags,
+        features=[n for n in FEATURE_NAMES if n not in args.drop] if args.drop else None,
     )
     print(f"trained on {len(train)} rows in {time.perf_counter() - t0:.1f}s -> {args.out}")
 

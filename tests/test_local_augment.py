@@ -146,6 +146,30 @@ def test_new_features_see_the_demo_style_errors() -> None:
     assert f("Ana Ruiz said it, according to Hartley Homes.", "key_order_flip") == 0.0
 
 
+MATCH = (
+    "Northfield Rovers beat Castleton United 3-1 on Saturday. Striker Marco Silva scored twice "
+    "in the first half, and defender Tom Baker added a third with a header after the break."
+)
+
+
+@pytest.mark.parametrize(
+    ("summary", "stolen"),
+    [
+        # Every word is in the document; only who goes with which role has moved.
+        ("Striker Tom Baker scored twice, and defender Marco Silva added a third.", True),
+        ("Castleton United beat Northfield Rovers 3-1 on Saturday.", True),
+        # Copies, compressions and fusions keep each name with its own company.
+        ("Striker Marco Silva scored twice in the first half.", False),
+        ("Northfield Rovers beat Castleton United, and Marco Silva scored twice.", False),
+        ("Defender Tom Baker added a third with a header.", False),
+    ],
+)
+def test_stolen_context_sees_exchanged_names_and_spares_copies(summary: str, stolen: bool) -> None:
+    lex = build_lexicon([MATCH])
+    value = float(analyze(MATCH, summary, lex).features[FEATURE_NAMES.index("key_context_stolen")])
+    assert (value > 0) is stolen, value
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     text=st.lists(
@@ -201,6 +225,13 @@ def test_roles_reverse_agent_and_patient() -> None:
     out = perturb_roles("Greenway Construction bought the site from the council.", rng())
     assert out == "The site bought Greenway Construction from the council."
     assert perturb_roles("It rained all day in Leeds.", rng()) is None
+    # Only whole noun phrases trade places, so the result stays fluent: a clause before the verb
+    # or a phrase that runs on after the patient is left alone rather than garbled.
+    out = perturb_roles("In May, the council bought the site from Greenway.", rng())
+    assert out == "In May, the site bought the council from Greenway."
+    assert perturb_roles("The aide told reporters that it was over.", rng()) is None
+    assert perturb_roles("Toadman acquired the Norwegian studio Artplant.", rng()) is None
+    assert perturb_roles("CHINA CRITICIZES PENTAGON AFTER VISIT", rng()) is None
 
 
 def test_consistent_rewrites_only_drop_or_blur_never_add_content() -> None:

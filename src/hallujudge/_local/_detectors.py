@@ -47,6 +47,7 @@ __all__ = [
     "name_support",
     "self_repetition",
     "slot_conflicts",
+    "stolen_contexts",
     "summary_view",
 ]
 
@@ -389,6 +390,54 @@ def key_bigram_breaks(s: SummaryView, doc: DocIndex) -> Features:
         "key_bigram_break": float(breaks),
         "key_bigram_break_frac": breaks / checked if checked else MISSING,
     }
+
+
+def _stolen(c: Sequence[Token], i: int, s: SummaryView, doc: DocIndex) -> bool:
+    """Has ``c[i]`` taken a neighbour that the document gives to a like word of the sentence?
+
+    "Striker Tom Baker scored" where the document has "Striker Marco Silva scored" and "defender
+    Tom Baker": "striker" is never next to "tom" there, but is next to "marco", which the summary
+    sentence also has. Only like words compete (a name with a name, a number with a number, a
+    plain word with a plain word) for a plain-word neighbour: paraphrases and fusions keep a
+    word with its own company or bring in new company, exchanges hand it to a rival.
+    """
+    t = c[i]
+    key = s.is_key(t)
+    for j, before in ((i - 1, True), (i + 1, False)):
+        if not 0 <= j < len(c):
+            continue
+        u = c[j]
+        if s.is_key(u) or u.stem == t.stem or u.stem not in doc.stems:
+            continue
+        if ((u.stem, t.stem) if before else (t.stem, u.stem)) in doc.near:
+            continue
+        for o in c:
+            if o.stem in (t.stem, u.stem) or s.is_key(o) != key or s.same_name(o, t):
+                continue
+            if key and o.is_number != t.is_number:
+                continue
+            if ((u.stem, o.stem) if before else (o.stem, u.stem)) in doc.near:
+                return True
+    return False
+
+
+def stolen_contexts(s: SummaryView, doc: DocIndex) -> Features:
+    """Words of the document whose neighbours in the summary belong, there, to another word.
+
+    Exchanged names and numbers and reversed roles leave every word in the document, so no
+    novelty feature sees them; this counts, per summary sentence, the present names/numbers
+    (``key_context_stolen``) and other content words (``word_context_stolen``) whose summary
+    neighbour sits, in the document, next to another word of the same summary sentence instead.
+    """
+    keys = words = 0
+    for c in s.content_by_sent:
+        for i, t in enumerate(c):
+            if t.stem in doc.stems and _stolen(c, i, s, doc):
+                if s.is_key(t):
+                    keys += 1
+                else:
+                    words += 1
+    return {"key_context_stolen": float(keys), "word_context_stolen": float(words)}
 
 
 def gender_mismatch(s: SummaryView, doc: DocIndex) -> Features:

@@ -51,6 +51,7 @@ from hallujudge._local._detectors import (
     name_support,
     self_repetition,
     slot_conflicts,
+    stolen_contexts,
     summary_view,
 )
 from hallujudge._local._text import (
@@ -59,6 +60,7 @@ from hallujudge._local._text import (
     Token,
     cased_words,
     hash_token,
+    is_content_word,
     normalize,
     split_sentences,
     tokenize,
@@ -136,6 +138,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "order_inversion",
     "key_bigram_break",
     "key_bigram_break_frac",
+    "key_context_stolen",
+    "word_context_stolen",
 )
 
 # Direction in which a feature may move the log-odds of "consistent" (0 = free). Every measure of
@@ -170,6 +174,8 @@ _DECREASING = (
     "order_inversion",
     "key_bigram_break",
     "key_bigram_break_frac",
+    "key_context_stolen",
+    "word_context_stolen",
 )
 FEATURE_MONOTONE: tuple[int, ...] = tuple(-1 if n in _DECREASING else 0 for n in FEATURE_NAMES)
 
@@ -310,6 +316,7 @@ class DocIndex:
     sent_stems: tuple[frozenset[str], ...]
     sent_order: tuple[dict[str, int], ...]
     gaps: frozenset[tuple[str, str]]
+    near: frozenset[tuple[str, str]]
     sent_neg: tuple[bool, ...]
     caps: frozenset[str]
     fem: int
@@ -325,6 +332,7 @@ def index_document(document: str) -> DocIndex:
     sent_stems: list[frozenset[str]] = []
     sent_order: list[dict[str, int]] = []
     gaps: set[tuple[str, str]] = set()
+    near: set[tuple[str, str]] = set()
     sent_neg: list[bool] = []
     fem = masc = n_tokens = 0
     for sentence in split_sentences(document):
@@ -346,6 +354,11 @@ def index_document(document: str) -> DocIndex:
         cst = [x for w, x in zip(words, st, strict=True) if w not in STOPWORDS and len(w) > 1]
         gaps.update(zip(cst, cst[2:], strict=False))
         gaps.update(zip(cst, cst[3:], strict=False))
+        # ... and at most one content word apart, in order: a word's immediate company (numbers
+        # included, as the summary side counts them: "two nights", "3 percent").
+        kst = [x for w, x in zip(words, st, strict=True) if is_content_word(w)]
+        near.update(itertools.pairwise(kst))
+        near.update(zip(kst, kst[2:], strict=False))
         wordset = set(words)
         sent_neg.append(not NEGATIONS.isdisjoint(wordset))
         fem += sum(1 for w in words if w in FEM)
@@ -358,6 +371,7 @@ def index_document(document: str) -> DocIndex:
         sent_stems=tuple(sent_stems),
         sent_order=tuple(sent_order),
         gaps=frozenset(gaps),
+        near=frozenset(near),
         sent_neg=tuple(sent_neg),
         caps=frozenset({m.lower() for m in _CAP_RE.findall(document)} - STOPWORDS),
         fem=fem,
@@ -414,6 +428,7 @@ def analyze(document: str | DocIndex, summary: str, lex: Lexicon) -> Analysis:
     feats.update(self_repetition(s))
     feats.update(slot_conflicts(s, doc))
     feats.update(key_bigram_breaks(s, doc))
+    feats.update(stolen_contexts(s, doc))
     aligned, best_cov, unlinked = aligned_features(s, doc)
     feats.update(aligned)
     feats.update(gender_mismatch(s, doc))

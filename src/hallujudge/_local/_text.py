@@ -18,6 +18,7 @@ __all__ = [
     "Token",
     "cased_words",
     "hash_token",
+    "is_content_word",
     "normalize",
     "split_sentences",
     "stem",
@@ -447,6 +448,14 @@ def word_tokens(text: str) -> list[str]:
     """Normalised tokens of ``text`` without offsets (fast path for documents)."""
     # findall yields (num, word) per match; the uncaptured alternatives (<t> tags) give ("", "")
     return [normalize(num or word) for num, word in _TOKEN_RE.findall(text) if num or word]
+
+
+def is_content_word(norm: str) -> bool:
+    """Is the normalised word a number or a non-stopword longer than one character?
+
+    The document-side twin of :func:`~._detectors.is_content`, for words without a Token.
+    """
+    return norm[:1].isdigit() or norm in _NUMBER_WORDS or (norm not in STOPWORDS and len(norm) > 1)
 
 
 @lru_cache(maxsize=1 << 16)
