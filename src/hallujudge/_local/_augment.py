@@ -513,13 +513,112 @@ _ROLE_VERBS = frozenset(
         "signs",
         "taught",
         "teaches",
+        "asked",
+        "asks",
+        "chose",
+        "chooses",
+        "contacted",
+        "contacts",
+        "emailed",
+        "emails",
+        "texted",
+        "texts",
+        "phoned",
+        "phones",
+        "sent",
+        "sends",
+        "gave",
+        "gives",
+        "offered",
+        "offers",
+        "owes",
+        "owed",
+        "loves",
+        "loved",
+        "hates",
+        "hated",
+        "likes",
+        "liked",
+        "supports",
+        "supported",
+        "accused",
+        "accuses",
+        "rescued",
+        "rescues",
+        "saved",
+        "saves",
+        "treated",
+        "treats",
+        "examined",
+        "examines",
+        "managed",
+        "manages",
+        "coached",
+        "coaches",
+        "released",
+        "releases",
+        "appointed",
+        "appoints",
+        "elected",
+        "elects",
+        "nominated",
+        "nominates",
+        "endorsed",
+        "endorses",
+        "challenged",
+        "challenges",
+        "outscored",
+        "trailed",
+        "trails",
+        "preceded",
+        "precedes",
+        "hosted",
+        "hosts",
+        "reminds",
+        "reminded",
+        "convinced",
+        "convinces",
+        "persuaded",
+        "persuades",
+        "teases",
+        "teased",
+        "congratulates",
+        "congratulated",
+        "questions",
+        "questioned",
+        "informed",
+        "informs",
+        "married",
+        "marries",
+        "killed",
+        "kills",
+        "arrested",
+        "arrests",
+        "shot",
+        "shoots",
+        "defends",
+        "defended",
+        "recommended",
+        "recommends",
     ]
 )
 _PATIENT_STOP = frozenset(
     ("in", "on", "at", "for", "from", "to", "with", "after", "by", "and", "as", "last", "this",
-     "next", "since", "before", "during")
+     "next", "since", "before", "during", "of", "into", "over", "about", "under")
 )  # fmt: skip
 _DETERMINERS = ("The", "A", "An", "Its", "His", "Her", "Their", "Our", "My")
+_LOWER_DETERMINERS = frozenset(("the", "a", "an", "its", "his", "her", "their", "our", "my"))
+# Words that open a clause, and punctuation that closes one: a noun phrase never spans them.
+_CLAUSE_WORDS = frozenset(
+    ("that", "who", "which", "whose", "whom", "when", "where", "while", "if", "because", "so",
+     "but", "or", "said", "says", "than", "as", "and", "not", "will", "would", "could", "should",
+     "can", "may", "might", "had", "has", "have", "was", "were", "is", "are", "be", "been", "to")
+)  # fmt: skip
+_CLAUSE_END = frozenset(",.;:!?)")
+_PERSONAL = frozenset(
+    ("i", "me", "you", "he", "him", "she", "her", "it", "we", "us", "they", "them", "himself",
+     "herself", "itself", "themselves", "everyone", "someone", "nobody")
+)  # fmt: skip
 
 
 def _runs(text: str) -> list[tuple[int, int, str]]:
@@ -565,46 +664,117 @@ def perturb_swap(text: str, rng: random.Random) -> str | None:
     return out if out != text else None
 
 
+def _plain(w: str) -> bool:
+    """A lower-case word that can sit inside a noun phrase (no adverb, clause word or pronoun)."""
+    core = w.rstrip(",.;:!?")
+    return (
+        core.isalpha()
+        and core.islower()
+        and not core.endswith("ly")
+        and core not in _CLAUSE_WORDS
+        and core not in _PATIENT_STOP
+        and core not in _PERSONAL
+    )
+
+
+def _is_name(w: str) -> bool:
+    core = w.rstrip(",.;:!?")
+    return core[:1].isupper() and core.isalpha() and core not in _NOT_NAMES and not core.isupper()
+
+
+def _phrase_before(words: list[re.Match[str]], i: int) -> int | None:
+    """Index of the first word of the noun phrase that ends just before ``words[i]``.
+
+    A name ("Greenway Construction", "the Met Police") or a determiner with up to three plain
+    words ("the council"), so a clause or an adverb is never taken for an agent.
+    """
+    k = i - 1
+    if _is_name(words[k].group(0)):
+        while k > 0 and i - k < 4 and _is_name(words[k - 1].group(0)):
+            k -= 1
+    else:
+        while k >= 0 and i - k <= 3 and _plain(words[k].group(0)):
+            k -= 1
+        if k == i - 1:
+            return None
+        k += 1  # the first plain word
+    if k > 0 and words[k - 1].group(0).lower() in _LOWER_DETERMINERS:
+        k -= 1
+    first = words[k].group(0)
+    if not (_is_name(first) or first.lower() in _LOWER_DETERMINERS):
+        return None
+    return k if k == 0 or _ends_phrase(words[k - 1].group(0)) else None
+
+
+def _ends_phrase(w: str) -> bool:
+    """Can a noun phrase start right after ``w`` (punctuation, a preposition, a clause word)?"""
+    low = w.lower()
+    opens = (low in _PATIENT_STOP or low in _CLAUSE_WORDS) and low not in ("and", "or", "of")
+    return w[-1] in _CLAUSE_END or opens
+
+
+def _phrase_after(words: list[re.Match[str]], i: int) -> int | None:
+    """Index one past the noun phrase that starts just after ``words[i]``.
+
+    A name, or a determiner with up to three plain words ("the site"), ending at punctuation;
+    ``None`` when what follows would continue the phrase ("the Norwegian studio Artplant").
+    """
+    j = i + 1
+    det = words[j].group(0).lower() in _LOWER_DETERMINERS
+    ok = _is_name if not det or _is_name(words[min(j + 1, len(words) - 1)].group(0)) else _plain
+    if det:
+        if words[j].group(0)[-1] in _CLAUSE_END:
+            return None
+        j += 1
+    start = j
+    while j < len(words) and j - start < 4 and ok(words[j].group(0)):
+        j += 1
+        if words[j - 1].group(0)[-1] in _CLAUSE_END:
+            return j
+    if j == start:
+        return None
+    # The phrase must be complete: what follows may not continue it ("the Norwegian studio").
+    nxt = words[j].group(0) if j < len(words) else ""
+    done = not nxt or nxt[:1].isdigit() or (_ends_phrase(nxt) and nxt.lower() != "of")
+    return j if done else None
+
+
 def perturb_roles(text: str, rng: random.Random) -> str | None:
     """Reverse agent and patient around a transitive verb: "A beat B ..." -> "B beat A ...".
 
-    The agent is the span before the verb (at most six words), the patient the noun phrase after
-    it, up to the next comma, preposition or the end of the sentence.
+    The agent is the noun phrase just before the verb, the patient the one just after it (see
+    :func:`_phrase_before` and :func:`_phrase_after`); everything else stays, so the result
+    reads as fluently as the source and only who did what to whom has changed.
 
     Returns:
         The reversed text, or ``None`` when no such verb with both sides is found.
     """
+    if sum(c.isupper() for c in text) > 0.5 * sum(c.isalpha() for c in text):
+        return None  # headlines in capitals: no case to tell names from words
     words = list(re.finditer(r"\S+", text))
-    hits = [i for i, w in enumerate(words[:8]) if w.group(0).lower().strip(",.") in _ROLE_VERBS]
+    hits = [
+        i
+        for i, w in enumerate(words)
+        if 0 < i < len(words) - 1
+        and w.group(0) in _ROLE_VERBS
+        and words[i - 1].group(0)[-1] not in _CLAUSE_END
+    ]
     rng.shuffle(hits)
     for i in hits:
-        if not 1 <= i <= 6:
+        first, end = _phrase_before(words, i), _phrase_after(words, i)
+        if first is None or end is None:
             continue
-        agent = (words[0].start(), words[i - 1].end())
-        j = i + 1
-        while j < len(words) and j - i <= 6:
-            w = words[j].group(0)
-            if w.lower() in _PATIENT_STOP or w[:1].isdigit():
-                break
-            j += 1
-            if w.endswith((",", ".", ";", ":")):
-                break
-        if j == i + 1:
+        a0, a1 = words[first].start(), words[i - 1].end()
+        p0 = words[i + 1].start()
+        patient = text[p0 : words[end - 1].end()].rstrip(",.;:!?")
+        agent = text[a0:a1]
+        if patient.lower() == agent.lower():
             continue
-        end = words[j - 1].end()
-        patient_text = text[words[i + 1].start() : end].rstrip(",.;:")
-        agent_text = text[agent[0] : agent[1]]
-        if not patient_text or patient_text.lower() == agent_text.lower():
-            continue
-        new_agent = _match_case(patient_text, agent_text)
-        lower_first = agent_text.split()[0] in _DETERMINERS
-        new_patient = agent_text[:1].lower() + agent_text[1:] if lower_first else agent_text
-        out = (
-            new_agent
-            + text[agent[1] : words[i + 1].start()]
-            + new_patient
-            + text[words[i + 1].start() + len(patient_text) :]
-        )
+        at_start = first == 0
+        new_agent = _match_case(patient, agent) if at_start else patient
+        lower = agent.split()[0] in _DETERMINERS and at_start
+        new_patient = agent[:1].lower() + agent[1:] if lower else agent
+        out = text[:a0] + new_agent + text[a1:p0] + new_patient + text[p0 + len(patient) :]
         if out != text:
             return out
     return None
