@@ -56,11 +56,11 @@ from hallujudge._local._detectors import (
 )
 from hallujudge._local._text import (
     NEGATIONS,
+    NOT_CONTENT,
     STOPWORDS,
     Token,
     cased_words,
     hash_token,
-    is_content_word,
     normalize,
     split_sentences,
     tokenize,
@@ -356,7 +356,11 @@ def index_document(document: str) -> DocIndex:
         gaps.update(zip(cst, cst[3:], strict=False))
         # ... and at most one content word apart, in order: a word's immediate company (numbers
         # included, as the summary side counts them: "two nights", "3 percent").
-        kst = [x for w, x in zip(words, st, strict=True) if is_content_word(w)]
+        kst = [
+            x
+            for w, x in zip(words, st, strict=True)
+            if (len(w) > 1 and w not in NOT_CONTENT) or w.isdigit()
+        ]
         near.update(itertools.pairwise(kst))
         near.update(zip(kst, kst[2:], strict=False))
         wordset = set(words)

@@ -14,11 +14,11 @@ from functools import lru_cache
 
 __all__ = [
     "NEGATIONS",
+    "NOT_CONTENT",
     "STOPWORDS",
     "Token",
     "cased_words",
     "hash_token",
-    "is_content_word",
     "normalize",
     "split_sentences",
     "stem",
@@ -290,6 +290,10 @@ STOPWORDS = frozenset(
         "according",
     ]
 )
+# Normalised words of more than one character that are not content: the stopwords, less the
+# number words ("two" is a number, so content). Content = a digit, or a longer word not in here,
+# as :func:`~._detectors.is_content` decides for summary tokens.
+NOT_CONTENT = STOPWORDS - frozenset(_NUMBER_WORDS)
 
 NEGATIONS = frozenset(
     [
@@ -448,14 +452,6 @@ def word_tokens(text: str) -> list[str]:
     """Normalised tokens of ``text`` without offsets (fast path for documents)."""
     # findall yields (num, word) per match; the uncaptured alternatives (<t> tags) give ("", "")
     return [normalize(num or word) for num, word in _TOKEN_RE.findall(text) if num or word]
-
-
-def is_content_word(norm: str) -> bool:
-    """Is the normalised word a number or a non-stopword longer than one character?
-
-    The document-side twin of :func:`~._detectors.is_content`, for words without a Token.
-    """
-    return norm[:1].isdigit() or norm in _NUMBER_WORDS or (norm not in STOPWORDS and len(norm) > 1)
 
 
 @lru_cache(maxsize=1 << 16)
