@@ -18,8 +18,10 @@ from hallujudge import (
     Example,
     FakeBackend,
     FunctionBackend,
+    InvalidInputError,
     Judge,
     JudgeOutputError,
+    RateLimiter,
     RateLimitError,
     Request,
     Response,
@@ -255,6 +257,42 @@ def test_rpm_limiter_spaces_calls() -> None:
     # slots are 50 ms apart; a start measured late (scheduling) shortens one gap a little
     assert min(gaps) >= 0.025
     assert starts[-1] - starts[0] >= 0.18
+
+
+def test_judges_sharing_one_rate_limiter_spend_one_budget() -> None:
+    """``with_rate_limiter``: two judges on one limiter wait their turns in one queue."""
+    starts: list[float] = []
+
+    def answer(request: Request) -> str:
+        starts.append(time.monotonic())
+        return YES
+
+    class Counting(RateLimiter):
+        acquired = 0
+
+        async def acquire(self) -> None:
+            Counting.acquired += 1
+            await super().acquire()
+
+    shared = Counting(1200)  # one call every 50 ms, for both judges together
+    plain = Judge(FunctionBackend(answer), prompt="zero-shot")
+    first = plain.with_rate_limiter(shared)
+    second = Judge(FunctionBackend(answer), prompt="one-shot").with_rate_limiter(shared)
+
+    async def both() -> list[Verdict]:
+        pairs = [(DOC, SUMMARY)] * 3
+        a, b = await asyncio.gather(first.ascore_many(pairs), second.ascore_many(pairs))
+        return [*a, *b]
+
+    verdicts = asyncio.run(both())
+    assert [v.label for v in verdicts] == ["consistent"] * 6
+    assert Counting.acquired == 6
+    assert starts[-1] - starts[0] >= 0.22  # six slots 50 ms apart, whichever judge asked
+    assert first.settings() == plain.settings()  # a limit changes timing, never the cache key
+    plain.score(DOC, SUMMARY)  # the original keeps no limiter
+    assert Counting.acquired == 6
+    with pytest.raises(InvalidInputError, match="acquire"):
+        plain.with_rate_limiter(object())  # type: ignore[arg-type]
 
 
 # -- many pairs ----------------------------------------------------------------------------

@@ -82,6 +82,7 @@ if TYPE_CHECKING:
         get_prompt,
         register_prompt,
     )
+    from ._ratelimit import CallLimiter, RateLimiter
     from ._report import (
         Comparison,
         EvalReport,
@@ -106,6 +107,7 @@ _HOME: dict[str, str] = {
     "BackendTimeoutError": "._errors",
     "BadRequestError": "._errors",
     "CacheError": "._errors",
+    "CallLimiter": "._ratelimit",
     "Cascade": "._cascade",
     "Comparison": "._report",
     "ConfigurationError": "._errors",
@@ -136,6 +138,7 @@ _HOME: dict[str, str] = {
     "MissingExtraError": "._errors",
     "PromptStrategy": "._prompts",
     "RateLimitError": "._errors",
+    "RateLimiter": "._ratelimit",
     "Request": "._backends",
     "Response": "._backends",
     "ServerError": "._errors",
@@ -164,6 +167,7 @@ __all__ = [
     "BackendTimeoutError",
     "BadRequestError",
     "CacheError",
+    "CallLimiter",
     "Cascade",
     "Comparison",
     "ConfigurationError",
@@ -194,6 +198,7 @@ __all__ = [
     "MissingExtraError",
     "PromptStrategy",
     "RateLimitError",
+    "RateLimiter",
     "Request",
     "Response",
     "ServerError",

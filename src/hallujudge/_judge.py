@@ -19,12 +19,13 @@ from ._errors import (
     BackendError,
     BackendTimeoutError,
     ConfigurationError,
+    InvalidInputError,
     JudgeOutputError,
     RateLimitError,
 )
 from ._judging import JudgeMethods, PairLike, encodable, to_example
 from ._prompts import PromptStrategy, get_prompt
-from ._ratelimit import RateLimiter
+from ._ratelimit import CallLimiter, RateLimiter
 from ._retry import RetryPolicy
 from ._settings import Claims, JudgeSettings, LongDocuments
 from ._sync import run_sync
@@ -167,7 +168,7 @@ class Judge(JudgeMethods):
             max_attempts=max_attempts, deadline_s=deadline_s, max_wait_s=max_wait_s
         )
         self.concurrency = concurrency
-        self._limiter = RateLimiter(rpm) if rpm else None
+        self._limiter: CallLimiter | None = RateLimiter(rpm) if rpm else None
         self.max_calls = max_calls
         self.max_input_chars = max_input_chars
         self.max_calls_per_pair = max_calls_per_pair
@@ -268,6 +269,33 @@ class Judge(JudgeMethods):
             raise ConfigurationError(f"invalid judge settings {sorted(changes)}: {exc}") from exc
         clone = copy.copy(self)
         clone.config = config
+        return clone
+
+    def with_rate_limiter(self, limiter: CallLimiter) -> Judge:
+        """A copy of this judge whose model calls each wait for ``await limiter.acquire()``.
+
+        Share one limiter between judges that spend one quota (two prompts on one API key), or
+        pass a cluster-wide one (:mod:`hallujudge.ray` does). It replaces the ``rpm=`` spacing;
+        the copy shares the backend, the settings and so the cache keys: a limit changes when
+        calls start, never their answers.
+
+        Args:
+            limiter: Any object with an ``async acquire()`` method
+                (:class:`~hallujudge._ratelimit.RateLimiter` is one).
+
+        Returns:
+            The new judge.
+
+        Raises:
+            InvalidInputError: If ``limiter`` has no ``acquire`` method.
+        """
+        if not isinstance(limiter, CallLimiter):
+            raise InvalidInputError(
+                f"with_rate_limiter() needs an object with an async acquire() method, got"
+                f" {type(limiter).__name__}"
+            )
+        clone = copy.copy(self)
+        clone._limiter = limiter
         return clone
 
     # -- one pair -------------------------------------------------------------------------

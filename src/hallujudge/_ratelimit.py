@@ -1,6 +1,8 @@
 """Rate limits: request and token spacing, and an adaptive in-flight limit.
 
-:class:`RateLimiter` spaces the calls of one Judge (``Judge(rpm=...)``).
+:class:`RateLimiter` spaces the calls of one Judge (``Judge(rpm=...)``); any
+:class:`CallLimiter` can take its place (``judge.with_rate_limiter(...)``), e.g. one shared by
+several judges or a cluster-wide budget (:mod:`hallujudge.ray`).
 
 :class:`TokenBudget` spends a tokens-per-minute budget evenly (``Judge("mistral:...",
 tpm=...)``): at most one second's worth of tokens at once, so no minute ever sees more than
@@ -24,10 +26,19 @@ import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 from ._validate import check_positive
 
-__all__ = ["AdaptiveLimit", "RateLimiter", "Ticket", "TokenBudget"]
+__all__ = ["AdaptiveLimit", "CallLimiter", "RateLimiter", "Ticket", "TokenBudget"]
+
+
+@runtime_checkable
+class CallLimiter(Protocol):
+    """What a Judge waits on before each model call: ``await limiter.acquire()``."""
+
+    async def acquire(self) -> None:
+        """Return when this call may start."""
 
 
 class RateLimiter:

@@ -35,7 +35,6 @@ import ray
 from . import _metrics as mt
 from ._judge import Judge
 from ._judging import JudgeProtocol
-from ._ratelimit import RateLimiter
 from ._report import Columns, EvalReport, Price, build_report, count_metrics
 from ._types import Example, Verdict
 
@@ -88,8 +87,8 @@ class RateBudget:
         return self.granted
 
 
-class _SharedLimiter(RateLimiter):
-    """The Judge's limiter (``await acquire()``), its slots handed out by a :class:`RateBudget`."""
+class _SharedLimiter:
+    """A :class:`~hallujudge._ratelimit.CallLimiter` whose slots a :class:`RateBudget` hands out."""
 
     def __init__(self, budget: Any) -> None:  # no local interval: the actor spaces the slots
         self.budget = budget
@@ -103,7 +102,7 @@ class _SharedLimiter(RateLimiter):
 def _build_judge(model: JudgeSpec, options: Mapping[str, Any], budget: Any) -> Judge:
     judge = model() if callable(model) else Judge(model, **options)
     if budget is not None:
-        judge._limiter = _SharedLimiter(budget)  # every call of this judge waits its turn
+        judge = judge.with_rate_limiter(_SharedLimiter(budget))  # every call waits its turn
     return judge
 
 
