@@ -29,7 +29,6 @@ from pathlib import Path
 from hallujudge import Comparison, Dataset, Evaluator, Example, FineTuner, Judge
 
 # The training-pair generator of the local judge (not yet public API).
-from hallujudge._local._augment import augment_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -104,11 +103,9 @@ def council_report(i: int) -> str:
 def generated_pairs(first: int, n: int, seed: int) -> Dataset:
     """Consistent and hallucinated summaries generated from documents ``first .. first+n-1``."""
     docs = [council_report(i) for i in range(first, first + n)]
-    rows = augment_rows([(d, d.split(". ")[0] + ".", 1) for d in docs], ratio=6, seed=seed)
-    unique = dict.fromkeys(row for row, _ in rows)  # the fine-tuner refuses duplicates
-    return Dataset(
-        [Example(document=d, summary=s, label=y) for d, s, y in unique], name=f"council {first}+"
-    )
+    leads = Dataset([Example(document=d, summary=d.split(". ")[0] + ".", label=1) for d in docs])
+    # Copies, compressions, exchanged names and numbers, negations, ...; duplicates dropped.
+    return leads.synthesize(ratio=6, seed=seed).rename(f"council {first}+")
 
 
 def local_fine_tune(out_dir: Path) -> Comparison:

@@ -827,3 +827,25 @@ def test_stream_yields_lazily_and_matches_load(tmp_path: Path) -> None:
         next(stream)
     fib = _write_jsonl(tmp_path / "xsum.jsonl", [FIB_ROW])
     assert list(Dataset.stream(fib)) == list(Dataset.load(fib))
+
+
+def test_synthesize_makes_labelled_pairs_from_the_datasets_own_documents() -> None:
+    real = Dataset.builtin("minimal-pairs")
+    syn = real.synthesize(ratio=2, seed=0)
+    docs = {ex.document for ex in real}
+    assert len(syn) > len(real)  # about 2 per row, minus exact duplicates
+    assert all(ex.document in docs for ex in syn)  # split(by document) stays leak-free
+    pairs = [(ex.document, ex.summary) for ex in syn]
+    assert len(pairs) == len(set(pairs))
+    kinds = {ex.source.removeprefix("synthetic:"): ex.label for ex in syn if ex.source}
+    assert len(kinds) == len(syn.source_counts())  # every row says how it was made
+    consistent = {"copied", "compressed", "fused", "generalised"}
+    assert {k for k, y in kinds.items() if y == 1} <= consistent
+    assert {"swap", "negation", "copied"} <= set(kinds)
+    # Consistent copies are lifted from the document word for word.
+    assert all(ex.summary in ex.document for ex in syn if ex.source == "synthetic:copied")
+    assert syn == real.synthesize(ratio=2, seed=0)
+    assert syn != real.synthesize(ratio=2, seed=1)
+    assert len(real.synthesize(ratio=0)) == 0
+    with pytest.raises(ConfigurationError, match="ratio"):
+        real.synthesize(ratio=-1)

@@ -635,6 +635,47 @@ class Dataset(Sequence[Example]):
         """
         return self._pick(_ops.dedupe_indices(self.examples))
 
+    def synthesize(self, *, ratio: float = 1.0, seed: int = 0) -> Dataset:
+        """Generated training pairs from this dataset's documents, labelled by construction.
+
+        About ``ratio * len(self)`` rows, by the generator the shipped local judges were trained
+        with. Consistent (a quarter): sentences copied from a document, compressed (clauses
+        dropped), two fused, generalised. Inconsistent: a name, number or date of the source
+        exchanged with another of the same document (every word stays in the document, so a
+        judge must check who goes with what), a name absent from it, negation flipped, an
+        antonym, two roles reversed, a claim appended, a sentence of a similar document. Sources
+        are document sentences and this dataset's consistent summaries in equal parts, so both
+        extractive and abstractive text come with both labels. Every row keeps a document of
+        this dataset, so :meth:`split` by document stays leak-free; ``source`` says how a row was
+        made (``"synthetic:swap"``) and exact duplicates are dropped.
+
+        Args:
+            ratio: Generated rows per row of this dataset (before duplicates are dropped).
+            seed: Random seed: the same data and seed always give the same rows.
+
+        Returns:
+            The generated rows only; add them to real data with ``+`` or :meth:`mix`.
+
+        Raises:
+            ConfigurationError: If ``ratio`` is negative.
+        """
+        from .._local._augment import augment_rows  # numpy-free, but not needed at import
+
+        if not ratio >= 0:
+            raise ConfigurationError(f"ratio must be >= 0 (generated rows per row), got {ratio}")
+        # Unlabelled rows lend their documents only (the generator rewrites consistent summaries).
+        rows = [(ex.document, ex.summary, ex.label if ex.label is not None else 0) for ex in self]
+        unique: dict[tuple[str, str, int], str] = {}
+        for row, kind in augment_rows(rows, ratio=ratio, seed=seed):
+            unique.setdefault(row, kind)
+        return Dataset(
+            [
+                Example(document=d, summary=s, label=y, source=f"synthetic:{kind}")
+                for (d, s, y), kind in unique.items()
+            ],
+            name=f"{self.name}-synthetic",
+        )
+
     def rename(self, name: str) -> Dataset:
         """The same rows under another name.
 
