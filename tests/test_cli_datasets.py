@@ -1,4 +1,4 @@
-"""``hallujudge datasets``: describe, split, convert, export-finetune through the real CLI."""
+"""``hallujudge datasets``: every action through the real CLI."""
 
 from __future__ import annotations
 
@@ -149,3 +149,21 @@ def test_console_entry_on_real_file() -> None:
         timeout=60,
     )
     assert "180 rows (90 consistent, 90 inconsistent) over 90 distinct documents" in out.stdout
+
+
+def test_synthesize_writes_generated_pairs_over_the_same_documents(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "synthetic.jsonl"
+    assert main(["datasets", "synthesize", "minimal-pairs", "--out", str(out), "--seed", "3"]) == 0
+    printed = capsys.readouterr().out
+    written = Dataset.from_jsonl(out)
+    assert written == Dataset.builtin("minimal-pairs").synthesize(seed=3).rename(written.name)
+    assert f"{len(written)} rows" in printed and "synthetic:swap" in printed
+    # A second run refuses to overwrite; a bad ratio is refused in the CLI's words.
+    assert main(["datasets", "synthesize", "minimal-pairs", "--out", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err
+    argv = ["datasets", "synthesize", "minimal-pairs", "--out", str(tmp_path / "x.jsonl")]
+    assert main([*argv, "--ratio", "-1"]) == 2
+    assert "pass --ratio of 0 or more" in capsys.readouterr().err
+    assert not (tmp_path / "x.jsonl").exists()

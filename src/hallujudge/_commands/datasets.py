@@ -1,4 +1,4 @@
-"""``hallujudge datasets``: describe, split, convert and export datasets for fine-tuning.
+"""``hallujudge datasets``: describe, split, convert, synthesize and export datasets.
 
 Every subcommand reads its input with :meth:`Dataset.load`: ``.jsonl``/``.json``/``.csv``/
 ``.parquet`` files (FIB multiple-choice and USB factuality rows are recognised) or a hub name.
@@ -17,7 +17,13 @@ from . import COLUMN_WORDS, column_arguments, column_mapping
 
 __all__ = ["register"]
 
-_WORDS = {**COLUMN_WORDS, "test_size": "--test-size", "seed": "--seed", "prompt": "--prompt"}
+_WORDS = {
+    **COLUMN_WORDS,
+    "test_size": "--test-size",
+    "seed": "--seed",
+    "prompt": "--prompt",
+    "ratio": "--ratio",
+}
 
 
 def register(subparsers: Any) -> None:
@@ -57,6 +63,18 @@ def register(subparsers: Any) -> None:
     convert.add_argument("--dedupe", action="store_true", help="keep one copy of each pair")
     convert.add_argument("--force", action="store_true", help="overwrite an existing file")
     convert.set_defaults(handler=_convert)
+
+    synth = actions.add_parser(
+        "synthesize",
+        parents=[columns],
+        help="write labelled pairs generated from the file's documents (copies, swaps, ...)",
+    )
+    synth.add_argument("file", metavar="FILE")
+    synth.add_argument("--out", type=Path, required=True, help="output .jsonl file")
+    synth.add_argument("--ratio", type=float, default=1.0, help="generated rows per row (1.0)")
+    synth.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    synth.add_argument("--force", action="store_true", help="overwrite an existing file")
+    synth.set_defaults(handler=_synthesize)
 
     export = actions.add_parser(
         "export-finetune",
@@ -128,6 +146,15 @@ def _convert(args: argparse.Namespace) -> int:
         ds = ds.dedupe()
     path = ds.to_jsonl(_fresh(args.out, args.force))
     print(f"{path}: {ds.describe()}")
+    return 0
+
+
+def _synthesize(args: argparse.Namespace) -> int:
+    out = _fresh(args.out, args.force)  # before the work: a clash is known up front
+    synthetic = _load(args.file, args).synthesize(ratio=args.ratio, seed=args.seed)
+    path = synthetic.to_jsonl(out)
+    print(f"{path}: {synthetic.describe()}")
+    print("add them to real training rows; splits by document stay leak-free (same documents)")
     return 0
 
 

@@ -662,7 +662,9 @@ class Dataset(Sequence[Example]):
         from .._local._augment import augment_rows  # numpy-free, but not needed at import
 
         if not ratio >= 0:
-            raise ConfigurationError(f"ratio must be >= 0 (generated rows per row), got {ratio}")
+            raise ConfigurationError(
+                f"pass ratio= of 0 or more (generated rows per row); got {ratio}"
+            )
         # Unlabelled rows lend their documents only (the generator rewrites consistent summaries).
         rows = [(ex.document, ex.summary, ex.label if ex.label is not None else 0) for ex in self]
         unique: dict[tuple[str, str, int], str] = {}
