@@ -281,7 +281,7 @@ class Judge(JudgeMethods):
 
         Args:
             limiter: Any object with an ``async acquire()`` method
-                (:class:`~hallujudge._ratelimit.RateLimiter` is one).
+                (:class:`hallujudge.RateLimiter` is one).
 
         Returns:
             The new judge.

@@ -659,7 +659,7 @@ class Dataset(Sequence[Example]):
         Raises:
             ConfigurationError: If ``ratio`` is negative.
         """
-        from .._local._augment import augment_rows  # numpy-free, but not needed at import
+        from .._local._augment import augment_rows  # lives with the local judges: load on use
 
         if not ratio >= 0:
             raise ConfigurationError(
