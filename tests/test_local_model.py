@@ -180,6 +180,20 @@ def test_supported_summary_reason(model: LocalModel) -> None:
     assert p.p_consistent > 0.5
 
 
+def test_reason_says_which_name_took_another_ones_place(model: LocalModel) -> None:
+    doc = (
+        "Northfield Rovers beat Castleton United 3-1 on Saturday. Striker Marco Silva scored "
+        "twice, and defender Tom Baker added a third with a header after the break."
+    )
+    swapped = model.predict(doc, "Castleton United beat Northfield Rovers 3-1 on Saturday.")
+    assert "'Castleton United' is next to 'beat' here" in swapped.reason
+    assert "'beat' goes with 'Northfield Rovers'" in swapped.reason
+    assert swapped.spans == ()  # every word is in the document: nothing to underline
+    copied = model.predict(doc, "Northfield Rovers beat Castleton United 3-1 on Saturday.")
+    assert "goes with" not in copied.reason
+    assert copied.p_consistent > swapped.p_consistent
+
+
 def test_huge_document_stays_fast(model: LocalModel) -> None:
     doc = ("The council said the ferry would be slower after 12 complaints. " * 16_000)[:1_000_000]
     t0 = time.perf_counter()

@@ -392,7 +392,9 @@ def key_bigram_breaks(s: SummaryView, doc: DocIndex) -> Features:
     }
 
 
-def _stolen(c: Sequence[Token], i: int, s: SummaryView, doc: DocIndex) -> bool:
+def _stolen(
+    c: Sequence[Token], i: int, s: SummaryView, doc: DocIndex
+) -> tuple[Token, Token] | None:
     """Has ``c[i]`` taken a neighbour that the document gives to a like word of the sentence?
 
     "Striker Tom Baker scored" where the document has "Striker Marco Silva scored" and "defender
@@ -400,6 +402,9 @@ def _stolen(c: Sequence[Token], i: int, s: SummaryView, doc: DocIndex) -> bool:
     sentence also has. Only like words compete (a name with a name, a number with a number, a
     plain word with a plain word) for a plain-word neighbour: paraphrases and fusions keep a
     word with its own company or bring in new company, exchanges hand it to a rival.
+
+    Returns:
+        ``(neighbour, rival)`` ("striker", "marco") when it has, else ``None``.
     """
     t = c[i]
     key = s.is_key(t)
@@ -417,27 +422,43 @@ def _stolen(c: Sequence[Token], i: int, s: SummaryView, doc: DocIndex) -> bool:
             if key and o.is_number != t.is_number:
                 continue
             if ((u.stem, o.stem) if before else (o.stem, u.stem)) in doc.near:
-                return True
-    return False
+                return u, o
+    return None
 
 
-def stolen_contexts(s: SummaryView, doc: DocIndex) -> Features:
+def stolen_contexts(
+    s: SummaryView, doc: DocIndex
+) -> tuple[Features, tuple[tuple[str, str, str], ...]]:
     """Words of the document whose neighbours in the summary belong, there, to another word.
 
     Exchanged names and numbers and reversed roles leave every word in the document, so no
     novelty feature sees them; this counts, per summary sentence, the present names/numbers
     (``key_context_stolen``) and other content words (``word_context_stolen``) whose summary
     neighbour sits, in the document, next to another word of the same summary sentence instead.
+
+    Returns:
+        The two counts, and up to three names/numbers that moved, as written:
+        ``(word, neighbour, rival)``.
     """
     keys = words = 0
+    moved: list[tuple[str, str, str]] = []
     for c in s.content_by_sent:
         for i, t in enumerate(c):
-            if t.stem in doc.stems and _stolen(c, i, s, doc):
-                if s.is_key(t):
-                    keys += 1
-                else:
-                    words += 1
-    return {"key_context_stolen": float(keys), "word_context_stolen": float(words)}
+            if t.stem not in doc.stems or (hit := _stolen(c, i, s, doc)) is None:
+                continue
+            if not s.is_key(t):
+                words += 1
+                continue
+            keys += 1
+            if len(moved) < 3:
+                moved.append((_name_text(t, s), hit[0].text, _name_text(hit[1], s)))
+    return {"key_context_stolen": float(keys), "word_context_stolen": float(words)}, tuple(moved)
+
+
+def _name_text(t: Token, s: SummaryView) -> str:
+    """The whole name a token belongs to ("Tom Baker" for "Tom"), or the token itself."""
+    pid = s.phrase_of.get(t.start)
+    return t.text if pid is None else " ".join(x.text for x in s.phrases[pid])
 
 
 def gender_mismatch(s: SummaryView, doc: DocIndex) -> Features:

@@ -209,6 +209,9 @@ class Analysis:
         content_found: Share of summary content words found in the document (``nan`` if none).
         best_coverage: Lowest share of a summary sentence covered by its best document window.
         unlinked: Pairs of summary names/numbers that never occur near each other in the document.
+        moved: Up to three summary names/numbers in another word's place: ``(word, neighbour,
+            rival)``, the document putting ``neighbour`` next to ``rival`` and never next to
+            ``word`` (two names exchanged, roles reversed).
     """
 
     features: npt.NDArray[np.float64]
@@ -216,6 +219,7 @@ class Analysis:
     content_found: float
     best_coverage: float
     unlinked: tuple[tuple[str, str], ...]
+    moved: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -432,13 +436,14 @@ def analyze(document: str | DocIndex, summary: str, lex: Lexicon) -> Analysis:
     feats.update(self_repetition(s))
     feats.update(slot_conflicts(s, doc))
     feats.update(key_bigram_breaks(s, doc))
-    feats.update(stolen_contexts(s, doc))
+    stolen, moved = stolen_contexts(s, doc)
+    feats.update(stolen)
     aligned, best_cov, unlinked = aligned_features(s, doc)
     feats.update(aligned)
     feats.update(gender_mismatch(s, doc))
     spans = _merge_spans(raw_spans, summary)
     feats["novel_span_count"] = float(len(spans))
-    return Analysis(_vector(feats), spans, found, best_cov, unlinked)
+    return Analysis(_vector(feats), spans, found, best_cov, unlinked, moved)
 
 
 def featurize(pairs: Sequence[tuple[str, str]], lex: Lexicon) -> npt.NDArray[np.float64]:

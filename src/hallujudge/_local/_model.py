@@ -81,6 +81,12 @@ def _reason(a: Analysis, p: float, claim: str = "") -> str:
     if a.unlinked:
         x, y = a.unlinked[0]
         parts.append(f"'{x}' and '{y}' never appear near each other in the document.")
+    if a.moved:
+        word, neighbour, rival = a.moved[0]
+        parts.append(
+            f"'{word}' is next to '{neighbour}' here; in the document '{neighbour}' goes with"
+            f" '{rival}' (names or roles exchanged?)."
+        )
     return " ".join(parts)
 
 
