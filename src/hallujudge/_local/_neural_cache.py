@@ -23,7 +23,7 @@ import numpy as np
 __all__ = ["CACHE_ENV", "GRAPH_FORMAT", "cache_dir", "cache_key", "onnx_model"]
 
 CACHE_ENV = "HALLUJUDGE_CACHE_DIR"
-GRAPH_FORMAT = "bert-onnx-v1"
+GRAPH_FORMAT = "bert-onnx-v2"
 
 
 def cache_dir() -> Path:
