@@ -142,15 +142,20 @@ def _pad_hidden(lower: list[Any], idx: list[int]) -> tuple[Any, Any]:
     return h, mask
 
 
+def _additive_mask(mask: Any, dtype: Any) -> Any:
+    """``[B, S]`` 0/1 padding mask -> ``[B, 1, 1, S]`` additive mask (0 keeps, -inf-ish drops).
+
+    Both of BERT's attention kernels (eager and SDPA) take it as is; built here rather than with
+    ``transformers``' private mask helper, whose signature changes between minor releases.
+    """
+    import torch
+
+    return (1.0 - mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
+
+
 def _top_forward(net: Any, blocks: Any, top: list[int], h: Any, mask: Any, pooling: str) -> Any:
-    """The adapted top blocks + mean pooling + head, as in the network's own forward."""
-    ext = net.encoder._create_attention_masks(
-        attention_mask=mask,
-        encoder_attention_mask=None,
-        embedding_output=h,
-        encoder_hidden_states=None,
-        cache=None,
-    )[0]
+    """The adapted top blocks + pooling + head, as in the network's own forward."""
+    ext = _additive_mask(mask, h.dtype)
     for i in top:
         h = blocks[i](h, ext)
     if pooling == "cls":

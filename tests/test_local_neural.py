@@ -188,6 +188,40 @@ def test_shipped_delta_format_round_trips(reference) -> None:  # type: ignore[no
         assert torch.allclose(tuned(x, mask), base(x, mask), atol=5e-3)
 
 
+def test_training_forward_of_the_top_blocks_matches_the_network(reference) -> None:  # type: ignore[no-untyped-def]
+    """The build script's forward of the top blocks gives each padded row the network's logit.
+
+    It trains on cached hidden states with a padding mask of its own (not ``transformers``'
+    private helper, whose signature changed in 5.25 and broke the script).
+    """
+    import importlib.util
+
+    import torch
+
+    from hallujudge._local._neural import build_network
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "build_neural_model.py"
+    spec = importlib.util.spec_from_file_location("build_neural_model", script)
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    torch.manual_seed(0)
+    net = build_network(pooling="cls").eval()
+    with torch.no_grad():
+        net.head.weight.normal_()
+        x = torch.tensor([[101, 7592, 2088, 102, 2023, 2003, 102, 0, 0], [101, 2023, 2003] * 3])
+        mask = (x != 0).long()
+        blocks = net.encoder.encoder.layer
+        ours = build._top_forward(
+            net, blocks, list(range(len(blocks))), net.encoder.embeddings(input_ids=x), mask, "cls"
+        )
+        short = net(x[:1, :7], mask[:1, :7])
+        full = net(x, mask)
+    assert torch.allclose(ours, full, atol=1e-5)
+    # Padding changes nothing: the padded row scores as the same input without padding.
+    assert torch.allclose(ours[0], short[0], atol=1e-5)
+
+
 PAIRS = [
     ("The bridge opened in 1932 and carries six lanes of traffic.", "The bridge opened in 1932."),
     ("The bridge opened in 1932 and carries six lanes of traffic.", "The bridge opened in 1990."),
