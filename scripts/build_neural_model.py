@@ -328,7 +328,8 @@ def main(argv: list[str] | None = None) -> int:
                 opt.step()
                 sched.step()
                 step += 1
-                run_loss = 0.98 * run_loss + 0.02 * float(loss) if b else float(loss)
+                value = float(loss.detach())  # a plain number for the log, no autograd warning
+                run_loss = 0.98 * run_loss + 0.02 * value if b else value
                 if b % 20 == 0:
                     el = time.perf_counter() - train_start
                     print(
